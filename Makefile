@@ -1,0 +1,33 @@
+# WeGO Voting. `make run` serves the demo; `make test` runs ruff and the test suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint serve bench clean-instance
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/voting init
+	$(BIN)/voting demo --if-empty
+	@echo ""
+	@echo "Serving http://$(HOST):$(PORT)/ . Staff sign in at http://$(HOST):$(PORT)/login"
+	@echo "(lost the one-time passwords? run: $(BIN)/voting staff reset-password secretariat)"
+	@echo ""
+	$(BIN)/voting run --host $(HOST) --port $(PORT)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+test: $(VENV)/.installed lint
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -1,0 +1,1 @@
+"""Signing in: staff by password; delegates by their enrolled device key."""

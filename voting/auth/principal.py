@@ -1,0 +1,59 @@
+"""Who is signed in: a staff account or (issue 4) a delegate holding an enrolled key."""
+
+from __future__ import annotations
+
+from flask_login import AnonymousUserMixin, UserMixin
+from sqlalchemy import select
+
+from ..extensions import db, login_manager
+from ..models import StaffAccount
+
+
+class StaffUser(UserMixin):
+    """A signed-in staff account; the session id carries a fragment of the password hash so that
+    changing the password ends every other session."""
+
+    kind = "staff"
+
+    def __init__(self, account: StaffAccount):
+        self.account = account
+        self.role = account.role.value
+        self.display_name = account.display_name
+
+    def get_id(self) -> str:
+        return f"s:{self.account.id}:{self.account.password_hash[-12:]}"
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.account.username}"
+
+
+class Anonymous(AnonymousUserMixin):
+    role = None
+    kind = "anonymous"
+    actor = "anonymous"
+
+
+login_manager.anonymous_user = Anonymous
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please sign in to see that page."
+login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> StaffUser | None:
+    kind, _, rest = user_id.partition(":")
+    if kind == "s":
+        ident, _, fragment = rest.partition(":")
+        if not ident.isdigit():
+            return None
+        account = db.session.get(StaffAccount, int(ident))
+        if account is None or not account.is_active or account.password_hash[-12:] != fragment:
+            return None
+        return StaffUser(account)
+    return None
+
+
+def staff_by_username(username: str) -> StaffAccount | None:
+    return db.session.scalars(select(StaffAccount).where(StaffAccount.username == username)).first()

@@ -1,0 +1,107 @@
+"""Typed domain errors and the one place that maps them (and HTTP errors) to responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """An error a person can act on: what happened and what to do. Maps to a 4xx status."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, hint: str = "", status: int | None = None, **details: Any):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        if status is not None:
+            self.status = status
+        self.details = details
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class Invalid(DomainError):
+    status = 422
+    code = "invalid"
+
+
+class Unavailable(DomainError):
+    """A temporary condition (database busy or unreachable): the request may be retried."""
+
+    status = 503
+    code = "retry"
+
+
+HTTP_WORDS = {
+    400: ("The request could not be understood", "Go back and try again. If it happens again, ask the Secretariat desk."),
+    401: ("Please sign in", "Sign in, then try again."),
+    403: ("This page is not for your role", "If you think you should see it, ask the Secretariat desk."),
+    404: ("There is nothing at this address", "Check the address, or start again from the home page."),
+    405: ("That action is not possible here", "Go back and use the buttons on the page."),
+    413: ("What you sent is too large", "Send a smaller file (at most 2 MB)."),
+    429: ("Too many attempts", "Wait a minute, then try again."),
+    500: ("Something went wrong on our side", "Nothing you did caused this. Try again in a moment; if it persists, ask the Secretariat desk."),
+    503: ("The system is busy for a moment", "Wait a few seconds and try again; nothing was lost."),
+}
+
+
+def wants_json() -> bool:
+    """API clients (JSON bodies, /api/ paths, Accept: application/json) get JSON errors."""
+    if request.path.startswith("/api/") or request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def error_response(status: int, title: str, message: str, hint: str, code: str, **details: Any) -> tuple[Response | str, int]:
+    """Render one error as JSON or as a page written for people."""
+    if wants_json():
+        body = {"error": code, "message": message, "hint": hint}
+        body.update(details)
+        return jsonify(body), status
+    return render_template("error.html", status=status, title=title, message=message, hint=hint), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Domain errors and HTTP errors become clear pages or JSON; never a bare traceback."""
+
+    @app.errorhandler(DomainError)
+    def _domain(err: DomainError) -> Any:
+        title = HTTP_WORDS.get(err.status, HTTP_WORDS[400])[0]
+        return error_response(err.status, title, err.message, err.hint, err.code, **err.details)
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException) -> Any:
+        status = err.code or 500
+        title, hint = HTTP_WORDS.get(status, (err.name, ""))
+        message = err.description if status in (400, 405, 413, 429) and err.description else title
+        if status == 400 and "CSRF" in (err.description or ""):
+            message = "This form had expired or was sent from elsewhere."
+            hint = "Reload the page and send the form again."
+        if status == 429:
+            message = "Too many attempts in a short time."
+        return error_response(status, title, message, hint, err.name.lower().replace(" ", "_"))
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Any:
+        app.logger.exception("unexpected error")
+        title, hint = HTTP_WORDS[500]
+        return error_response(500, title, title + ".", hint, "internal_error")

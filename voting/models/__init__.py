@@ -1,0 +1,37 @@
+"""Typed SQLAlchemy 2 models; importing this package registers every table."""
+
+from .audit import AuditEvent, ChainHead
+from .common import (
+    Body,
+    CandidacyKind,
+    Category,
+    DecisionKind,
+    MemberStatus,
+    Office,
+    Role,
+    label,
+    utcnow,
+)
+from .meetings import AgendaItem, Candidacy, Meeting
+from .roster import Delegate, ExcomSeat, Member, StaffAccount
+
+__all__ = [
+    "AgendaItem",
+    "AuditEvent",
+    "Body",
+    "Candidacy",
+    "CandidacyKind",
+    "Category",
+    "ChainHead",
+    "DecisionKind",
+    "Delegate",
+    "ExcomSeat",
+    "Meeting",
+    "Member",
+    "MemberStatus",
+    "Office",
+    "Role",
+    "StaffAccount",
+    "label",
+    "utcnow",
+]
