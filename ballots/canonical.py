@@ -60,6 +60,16 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+def _parse_int(text: str) -> int | float:
+    """An integer literal; past 2**53 it is read as the double it denotes, as RFC 8785 does."""
+    # rfc8785 refuses Python ints past 2**53, yet the canonical form of a large double such as
+    # 1e20 is written out as an integer literal; read as a double it round-trips exactly.
+    if len(text) > 20:
+        return float(text)
+    value = int(text)
+    return value if abs(value) < 2**53 else float(text)
+
+
 def _refuse_constant(name: str) -> Any:
     """Refuse NaN and Infinity, which Python's json accepts but JSON does not have."""
     raise NotCanonical(f"The JSON contains {name}, which is not a JSON number.")
@@ -75,7 +85,8 @@ def parse_canonical(data: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise NotCanonical(f"The data is not valid UTF-8 (byte {exc.start} is wrong).") from exc
     try:
-        obj = json.loads(text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant)
+        obj = json.loads(text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant,
+                         parse_int=_parse_int)
     except NotCanonical:
         raise
     except json.JSONDecodeError as exc:

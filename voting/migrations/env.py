@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from voting.extensions import Base
 from voting import models  # noqa: F401  (registers every table)
+from voting.extensions import Base
 
 config = context.config
 target_metadata = Base.metadata
