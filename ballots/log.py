@@ -140,15 +140,13 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
 
 def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes,
                        proof: Sequence[bytes]) -> bool:
-    """RFC 9162 section 2.1.4.2: whether proof shows the old tree is a prefix of the new one.
-
-    Edge cases the RFC leaves out: equal sizes need equal roots and an empty proof; an empty old
-    tree needs the empty-tree root and an empty proof (it is a prefix of every tree).
-    """
+    """RFC 9162 section 2.1.4.2: whether proof shows the old tree is a prefix of the new one."""
     if not (_is_size(old_size) and _is_size(new_size) and _is_hash(old_root) and _is_hash(new_root)):
         return False
     if old_size > new_size or not all(_is_hash(p) for p in proof):
         return False
+    # Cases the RFC leaves out (it assumes 0 < old < new): equal sizes need equal roots, and the
+    # empty tree, a prefix of every tree, needs its own root; both need an empty proof.
     if old_size == new_size:
         return len(proof) == 0 and old_root == new_root
     if old_size == 0:
@@ -183,11 +181,7 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
 
 @dataclass(frozen=True)
 class CompactRange:
-    """The log's state in O(log n): its size and the roots of its perfect subtrees, largest first.
-
-    Appending a leaf merges equal-sized subtrees like a binary counter, so the server never
-    re-hashes the log; the state fits in a database row via to_json or to_bytes.
-    """
+    """The log's state in O(log n) for appends: its size and its perfect subtrees' roots, largest first."""
 
     size: int = 0
     peaks: tuple[bytes, ...] = ()
@@ -206,6 +200,8 @@ class CompactRange:
         """The range with one more leaf hash at the end."""
         if not _is_hash(leaf):
             raise ValueError("a leaf hash must be 32 bytes")
+        # Like a binary counter: each set low bit of the size is a subtree of equal size to merge,
+        # so an append hashes at most log2(n) nodes and the server never re-hashes the log.
         peaks = list(self.peaks)
         h, s = leaf, self.size
         while s & 1:
@@ -265,11 +261,9 @@ def _unhex(value: Any) -> bytes:
 
 
 def ballot_entry(ballot_bytes: bytes, signature: bytes, key_id: str) -> bytes:
-    """The log entry of a signed ballot: a label, then each field as a 4-byte length and its bytes.
-
-    entry = "wego-ballot-entry/v1\\n" || u32(len b) || b || u32(len sig) || sig || u32(len k) || k
-    with b the exact ballot bytes, sig the raw signature and k the key id in ASCII.
-    """
+    """The log entry of a signed ballot: ENTRY_LABEL, then ballot, signature and key id, each length-prefixed."""
+    # entry = label || u32(len b) || b || u32(len sig) || sig || u32(len k) || k, big-endian lengths,
+    # so no two different (ballot, signature, key id) triples can give the same bytes.
     key = key_id.encode("ascii")
     parts = [ballot_bytes, signature, key]
     if any(len(p) >= 2**32 for p in parts):

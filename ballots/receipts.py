@@ -106,11 +106,7 @@ class Receipt:
 
 def check_receipt(receipt: Receipt, org_public_key: PublicKey, *, origin: str | None = None,
                   entry: bytes | None = None) -> list[str]:
-    """What is wrong with a receipt, in words; empty when it holds.
-
-    Given origin, the checkpoint must be of exactly that log; given the log entry (the signed
-    ballot as ballot_entry encodes it), the receipt must be for exactly that entry.
-    """
+    """What is wrong with a receipt, in words; empty when it holds (and is of origin / for entry, if given)."""
     problems: list[str] = []
     cp = receipt.checkpoint
     if not cp.verify(org_public_key):
@@ -130,10 +126,7 @@ def check_receipt(receipt: Receipt, org_public_key: PublicKey, *, origin: str | 
 
 def check_consistency(receipt_checkpoint: Checkpoint, final_checkpoint: Checkpoint, proof: Sequence[bytes],
                       org_public_key: PublicKey | None = None) -> list[str]:
-    """What is wrong with the claim that final_checkpoint extends receipt_checkpoint; empty when it holds.
-
-    Given the organization key, both checkpoints' signatures are checked too.
-    """
+    """What is wrong with the claim that final_checkpoint extends receipt_checkpoint (and both are signed, given the key)."""
     problems: list[str] = []
     if org_public_key is not None:
         if not receipt_checkpoint.verify(org_public_key):

@@ -550,7 +550,8 @@ def _build(path: Path, raw: bytes, data: Mapping[str, Any]) -> RuleSet:
     def dissolve_rule(key: str, ordinary: Threshold, of: str) -> Threshold:
         # "ordinary" keeps one source of truth: the ordinary rule, cited with both articles.
         if d[key] == _ORDINARY:
-            return Threshold(ordinary.fraction, ordinary.strict, of, f"{d['article']}, {ordinary.article}")
+            cited = f"{d['article']}, {ordinary.article.removeprefix('Art. ')}"
+            return Threshold(ordinary.fraction, ordinary.strict, of, cited)
         return _threshold(d[key], of, d["article"])
 
     dissolve = Dissolve(

@@ -58,6 +58,8 @@ def _empty_tables(engine: Any) -> None:
             has_seq = conn.execute(text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")).first()
             if has_seq:
                 conn.execute(text("DELETE FROM sqlite_sequence"))
+        # The migrations seed the chain heads; put them back as a fresh database has them.
+        conn.execute(text("INSERT INTO chain_head (name, seq, hash) VALUES ('audit', 0, :g), ('keys', 0, :g)"), {"g": "0" * 64})
 
 
 @pytest.fixture
@@ -83,7 +85,7 @@ def app(app_config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPa
     application = create_app(app_config)
     yield application
     with application.app_context():
-        db.session.remove()
+        db.remove()
         _empty_tables(db.engine)
         db.engine.dispose()
 

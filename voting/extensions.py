@@ -86,6 +86,10 @@ class Database:
     def session(self) -> Session:
         return current_app.extensions["voting.db"][1]()
 
+    def remove(self) -> None:
+        """End the current thread's session (rolling back anything uncommitted)."""
+        current_app.extensions["voting.db"][1].remove()
+
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"

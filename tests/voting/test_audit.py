@@ -33,7 +33,7 @@ def test_changes_are_recorded_with_before_and_after(chain) -> None:  # type: ign
     ("after", "'{\"name\": \"Forged\"}'"),
     ("before", "'{}'"),
     ("hash", "'" + "f" * 64 + "'"),
-    ("prev_hash", "'" + "0" * 64 + "'"),
+    ("prev_hash", "'" + "1" * 64 + "'"),
 ])
 def test_changing_any_field_of_any_event_breaks_the_chain(session, chain, column, value) -> None:  # type: ignore[no-untyped-def]
     for seq in (1, 2, 3):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from flask_login import AnonymousUserMixin, UserMixin
 from sqlalchemy import select
 
 from ..extensions import db, login_manager
-from ..models import StaffAccount
+from ..models import Delegate, DeviceKey, StaffAccount
 
 
 class StaffUser(UserMixin):
@@ -28,6 +30,27 @@ class StaffUser(UserMixin):
         return f"staff:{self.account.username}"
 
 
+class DelegateUser(UserMixin):
+    """A delegate signed in through an enrolled device key; the session ends when the key is
+    revoked or the meeting it was issued for is over."""
+
+    kind = "delegate"
+    role = "delegate"
+
+    def __init__(self, delegate: Delegate, key: DeviceKey, until: int):
+        self.delegate = delegate
+        self.key = key
+        self.until = until
+        self.display_name = delegate.display_name
+
+    def get_id(self) -> str:
+        return f"d:{self.delegate.id}:{self.key.key_id}:{self.until}"
+
+    @property
+    def actor(self) -> str:
+        return f"delegate:{self.delegate.id}"
+
+
 class Anonymous(AnonymousUserMixin):
     role = None
     kind = "anonymous"
@@ -42,7 +65,7 @@ login_manager.session_protection = "strong"
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> StaffUser | None:
+def load_user(user_id: str) -> StaffUser | DelegateUser | None:
     kind, _, rest = user_id.partition(":")
     if kind == "s":
         ident, _, fragment = rest.partition(":")
@@ -52,6 +75,17 @@ def load_user(user_id: str) -> StaffUser | None:
         if account is None or not account.is_active or account.password_hash[-12:] != fragment:
             return None
         return StaffUser(account)
+    if kind == "d":
+        ident, key_id, until = (rest.split(":") + ["", "", ""])[:3]
+        if not ident.isdigit() or not until.isdigit() or int(until) < int(time.time()):
+            return None
+        key = db.session.get(DeviceKey, key_id)
+        if key is None or key.revoked_at is not None or key.delegate_id != int(ident):
+            return None
+        delegate = key.delegate
+        if delegate is None or not delegate.is_active:
+            return None
+        return DelegateUser(delegate, key, int(until))
     return None
 
 

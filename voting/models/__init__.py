@@ -12,11 +12,16 @@ from .common import (
     label,
     utcnow,
 )
+from .identity import Attendance, DeviceKey, EnrolmentToken, KeyEvent
 from .meetings import AgendaItem, Candidacy, Meeting
 from .roster import Delegate, ExcomSeat, Member, StaffAccount
 
 __all__ = [
     "AgendaItem",
+    "Attendance",
+    "DeviceKey",
+    "EnrolmentToken",
+    "KeyEvent",
     "AuditEvent",
     "Body",
     "Candidacy",

@@ -142,7 +142,6 @@ LABELS: dict[str, str] = {
     "host-city": "Host city (exhaustive ballot)",
     "excom-election": "Executive Committee election",
     "regional-office": "Regional office",
-    "excom": "Executive Committee",
 }
 
 

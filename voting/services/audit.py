@@ -100,11 +100,11 @@ def append(
 def verify_audit_chain() -> ChainBreak | None:
     """Re-hash every event in order; the first break, or None when the chain holds to its head."""
     session = db.session
-    events = session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    events = session.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(populate_existing=True)).all()
     brk = verify_chain((e.seq, e.prev_hash, e.hash, e.body()) for e in events)
     if brk is not None:
         return brk
-    head = session.get(ChainHead, AUDIT_CHAIN)
+    head = session.get(ChainHead, AUDIT_CHAIN, populate_existing=True)
     last_hash = events[-1].hash if events else GENESIS
     if head is not None and (head.hash != last_hash or head.seq != len(events)):
         return ChainBreak(len(events), None, "the chain head does not match the last event (events removed?)")

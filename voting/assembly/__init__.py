@@ -1,0 +1,1 @@
+"""The delegate's phone: enrolment by QR, check-in, and (later) voting."""
