@@ -7,6 +7,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, Form, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.fields import EmailField, SearchField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -18,8 +19,13 @@ DATE_HELP = "A date like 2017-06-27."
 WHEN_HELP = "Date and time as the venue's clock shows it, with its UTC offset, e.g. 2017-06-27T17:00+04:00."
 
 
-def enum_choices(enum_cls: Any) -> Choices:
-    return [(m.value, label(m)) for m in enum_cls]
+def options(pairs: Choices) -> list[SelectChoice]:
+    """(value, text) pairs as WTForms options."""
+    return [SelectChoice(value, text) for value, text in pairs]
+
+
+def enum_choices(enum_cls: Any) -> list[SelectChoice]:
+    return options([(m.value, label(m)) for m in enum_cls])
 
 
 def _date_field(text: str, description: str = DATE_HELP) -> StringField:
@@ -31,13 +37,13 @@ class MemberFilterForm(Form):
     """The members list's filters, read from the query string (a GET form: no CSRF token)."""
 
     q = SearchField("Search", validators=[Optional(), Length(max=100)], render_kw={"placeholder": "City or country"})
-    category = SelectField("Category", choices=[("", "Any category"), *enum_choices(Category)], validate_choice=False)
-    region = SelectField("Region", choices=[("", "Any region")], validate_choice=False)
-    status = SelectField("Status", choices=[("", "Any status"), *enum_choices(MemberStatus)], validate_choice=False)
+    category = SelectField("Category", choices=[SelectChoice("", "Any category"), *enum_choices(Category)], validate_choice=False)
+    region = SelectField("Region", choices=options([("", "Any region")]), validate_choice=False)
+    status = SelectField("Status", choices=[SelectChoice("", "Any status"), *enum_choices(MemberStatus)], validate_choice=False)
 
     def __init__(self, *args: Any, regions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.region.choices = [("", "Any region"), *[(r, r) for r in regions]]
+        self.region.choices = options([("", "Any region"), *[(r, r) for r in regions]])
 
 
 class MemberForm(FlaskForm):
@@ -59,7 +65,7 @@ class MemberForm(FlaskForm):
 
     def __init__(self, *args: Any, regions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.region.choices = [(r, r) for r in regions]
+        self.region.choices = options([(r, r) for r in regions])
 
 
 class DelegateForm(FlaskForm):
@@ -84,7 +90,7 @@ class SeatForm(FlaskForm):
 
     def __init__(self, *args: Any, members: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.member_id.choices = members
+        self.member_id.choices = options(members)
 
 
 class SeatEditForm(FlaskForm):
@@ -112,8 +118,8 @@ class MeetingForm(FlaskForm):
 
     def __init__(self, *args: Any, rule_sets: list[str], members: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.rule_set.choices = [(r, r) for r in rule_sets]
-        self.host_member_id.choices = [("", "No host member"), *[(str(v), t) for v, t in members]]
+        self.rule_set.choices = options([(r, r) for r in rule_sets])
+        self.host_member_id.choices = options([("", "No host member"), *[(str(v), t) for v, t in members]])
 
 
 class AgendaItemForm(FlaskForm):
@@ -135,11 +141,11 @@ class CandidacyForm(FlaskForm):
 
     def __init__(self, *args: Any, members: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.member_id.choices = members
+        self.member_id.choices = options(members)
 
 
 class ImportForm(FlaskForm):
-    kind = RadioField("The file holds", choices=[("members", "Members"), ("delegates", "Delegates")], default="members")
+    kind = RadioField("The file holds", choices=options([("members", "Members"), ("delegates", "Delegates")]), default="members")
     file = FileField("CSV file (UTF-8)", validators=[FileRequired(message="Choose a CSV file to import.")])
 
 

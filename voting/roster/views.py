@@ -76,6 +76,9 @@ DELEGATE_COLUMN_HELP = {
     "voting": "yes for a voting representative, no for a non-voting attendee.",
 }
 
+CONTACT_FIELDS = {"email", "phone"}
+HIDDEN = "(hidden: Secretariat only)"
+
 M = TypeVar("M")
 
 
@@ -131,8 +134,9 @@ def count_phrase(members: list[Member]) -> str:
     return " · ".join(parts) or "No members"
 
 
-def _diff(event: AuditEvent) -> list[tuple[str, Any, Any]]:
-    """(field, before, after) for each field an event changed; a creation lists what it set."""
+def _diff(event: AuditEvent, *, hide_contact: bool = True) -> list[tuple[str, Any, Any]]:
+    """(field, before, after) for each field an event changed; a creation lists what it set.
+    Delegates' e-mail and phone are for the Secretariat's eyes only, in the log as on the pages."""
     before, after = event.before or {}, event.after or {}
     rows = []
     for key in dict.fromkeys([*before, *after]):
@@ -141,6 +145,8 @@ def _diff(event: AuditEvent) -> list[tuple[str, Any, Any]]:
         old, new = before.get(key), after.get(key)
         if old == new or (event.before is None and new in (None, "", False)):
             continue
+        if hide_contact and key in CONTACT_FIELDS:
+            old, new = (None if old is None else HIDDEN), (None if new is None else HIDDEN)
         rows.append((key, old, new))
     return rows
 
@@ -577,7 +583,7 @@ def audit_log() -> Any:
     brk = audit.verify_audit_chain()
     broken_at = None if brk is None else (brk.seq if brk.seq is not None else brk.index + 1)
     return render_template("roster/audit.html", events=events, diff=_diff, total=total, page=page_n, pages=pages,
-                           brk=brk, broken_at=broken_at, entity_link=_entity_link)
+                           brk=brk, broken_at=broken_at, entity_link=_entity_link, show_contact=_is_secretariat())
 
 
 def _entity_link(event: AuditEvent) -> str | None:

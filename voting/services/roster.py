@@ -227,13 +227,16 @@ def seat_member(member: Member, office: str | Office, term_start: int, term_end:
 
 def update_seat(seat: ExcomSeat, office: str | Office, term_start: int, term_end: int) -> ExcomSeat:
     values = {"office": office, "term_start": term_start, "term_end": term_end}
-    before = audit.snapshot(seat)
-    seat.office = _choice(values, "office", Office)
+    office_v = _choice(values, "office", Office)
     start, end = _year(values, "term_start"), _year(values, "term_end")
     if start is None or end is None or end < start:
         raise Invalid("A term needs a first and a last year, the last not before the first.")
-    seat.term_start, seat.term_end = start, end
-    audit.record("excom_seat.update", seat, before)
+    if any(s.term_start == start and s is not seat for s in seat.member.seats):
+        raise Conflict(f"{seat.member.name} already has a seat for the term starting {start}.")
+    before = audit.snapshot(seat)
+    seat.office, seat.term_start, seat.term_end = office_v, start, end
+    if audit.snapshot(seat) != before:
+        audit.record("excom_seat.update", seat, before)
     return seat
 
 
