@@ -22,6 +22,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
+from itertools import chain
+from operator import not_
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,7 @@ from ballots.rules import (
 
 __all__ = [
     "ABSTAIN", "CONSENT", "NO", "OBJECT", "YES",
-    "CaseError", "Decision", "NoticeCheck", "Outcome", "QuorumFigures", "Round", "Step",
+    "CaseError", "Decision", "NoticeCheck", "Outcome", "QuorumFigures", "Roll", "Round", "Step",
     "check_notice", "concurrence_required", "main", "months_before", "quorum_required",
     "tally_case", "tally_dissolve_regional_office", "tally_dissolve_regional_office_in_writing",
     "tally_excom_election", "tally_host_city", "tally_motion", "tally_president",
@@ -200,26 +202,18 @@ class Outcome:
 # --- the roll: who may vote ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Roll:
-    body: str
-    members: AbstractSet[str]
-    present: AbstractSet[str]
-    non_voting: AbstractSet[str]
-
-
 def _check_body(body: str) -> None:
     if body not in BODY_NAMES:
         raise CaseError(f"unknown body {body!r}: use 'ga' (General Assembly) or 'excom' (Executive Committee)")
 
 
-def _as_set(values: Iterable[str], what: str) -> AbstractSet[str]:
-    """Member ids as a set; sets pass through untouched so large rolls are not copied twice."""
-    if isinstance(values, (set, frozenset)):
+def _as_set(values: Iterable[str], what: str) -> frozenset[str]:
+    """Member ids as a frozenset; a frozenset passes through so a large roll is not copied."""
+    if isinstance(values, frozenset):
         return values
     if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
         raise CaseError(f"{what} must be a list of member ids")
-    listed = values if isinstance(values, Sequence) else list(values)
+    listed = values if isinstance(values, (Sequence, set)) else list(values)
     result = frozenset(listed)
     if len(result) != len(listed):
         seen: set[str] = set()
@@ -230,26 +224,55 @@ def _as_set(values: Iterable[str], what: str) -> AbstractSet[str]:
     return result
 
 
-def _roll(body: str, members: Iterable[str], present: Iterable[str] | None,
-          non_voting: Iterable[str] = ()) -> _Roll:
-    _check_body(body)
-    name = BODY_NAMES[body]
-    members_set = _as_set(members, f"the {name} roll")
-    if not members_set:
-        raise CaseError(f"the {name} roll is empty: a vote needs at least one voting member")
-    present_set = members_set if present is None else _as_set(present, "the roll of members present")
-    if not present_set <= members_set:
-        stray = min(present_set - members_set)
-        raise CaseError(f"{stray!r} is listed as present but is not a voting member of the {name}", member=stray)
-    non_voting_set = _as_set(non_voting, "the list of non-voting members")
-    both = members_set & non_voting_set
-    if both:
-        odd = min(both)
-        raise CaseError(f"{odd!r} is listed both as a voting and as a non-voting member", member=odd)
-    return _Roll(body, members_set, present_set, non_voting_set)
+@dataclass(frozen=True)
+class Roll:
+    """The voting members of a body and those present, checked once when the vote opens (I-2).
+
+    A tally accepts a Roll in place of `members` (with `present` left as None), so a roll frozen
+    at opening is validated once however many rounds or re-counts follow.
+    """
+
+    body: str
+    members: frozenset[str]
+    present: frozenset[str]
+    non_voting: frozenset[str] = frozenset()
+
+    def __init__(self, body: str, members: Iterable[str], present: Iterable[str] | None = None,
+                 non_voting: Iterable[str] = ()) -> None:
+        _check_body(body)
+        name = BODY_NAMES[body]
+        members_set = _as_set(members, f"the {name} roll")
+        if not members_set:
+            raise CaseError(f"the {name} roll is empty: a vote needs at least one voting member")
+        present_set = members_set if present is None else _as_set(present, "the roll of members present")
+        if not present_set <= members_set:
+            stray = min(present_set - members_set)
+            raise CaseError(f"{stray!r} is listed as present but is not a voting member of the {name}",
+                            member=stray)
+        non_voting_set = _as_set(non_voting, "the list of non-voting members")
+        both = members_set & non_voting_set
+        if both:
+            odd = min(both)
+            raise CaseError(f"{odd!r} is listed both as a voting and as a non-voting member", member=odd)
+        object.__setattr__(self, "body", body)
+        object.__setattr__(self, "members", members_set)
+        object.__setattr__(self, "present", present_set)
+        object.__setattr__(self, "non_voting", non_voting_set)
 
 
-def _refuse_voter(rs: RuleSet, roll: _Roll, member: str, allowed: AbstractSet[str], what: str) -> CaseError:
+def _roll(body: str, members: Iterable[str] | Roll, present: Iterable[str] | None,
+          non_voting: Iterable[str] = ()) -> Roll:
+    if isinstance(members, Roll):
+        if members.body != body:
+            raise CaseError(f"the roll is the {BODY_NAMES[members.body]}'s, but this vote is the "
+                            f"{BODY_NAMES.get(body, body)}'s")
+        if present is not None or non_voting:
+            raise CaseError("with a Roll, leave present and non_voting_members out: the roll already has them")
+        return members
+    return Roll(body, members, present, non_voting)
+
+
+def _refuse_voter(rs: RuleSet, roll: Roll, member: str, allowed: AbstractSet[str], what: str) -> CaseError:
     name = BODY_NAMES[roll.body]
     if member in roll.non_voting:
         kinds = ", ".join(rs.members.non_voting_categories)
@@ -265,7 +288,7 @@ def _refuse_voter(rs: RuleSet, roll: _Roll, member: str, allowed: AbstractSet[st
     return CaseError(f"{member!r} may not vote here: its {what} is refused", member=member)
 
 
-def _check_voters(rs: RuleSet, roll: _Roll, voters: AbstractSet[str], allowed: AbstractSet[str],
+def _check_voters(rs: RuleSet, roll: Roll, voters: AbstractSet[str], allowed: AbstractSet[str],
                   what: str = "ballot") -> None:
     """Refuse ballots from anyone outside `allowed`; a set comparison keeps this fast."""
     if voters <= allowed:
@@ -308,14 +331,14 @@ def _count_single(ballots: Mapping[str, Any], allowed: AbstractSet[str],
     raise CaseError("a ballot could not be counted")
 
 
-def _quorum_total(rs: RuleSet, roll: _Roll) -> int:
+def _quorum_total(rs: RuleSet, roll: Roll) -> int:
     """The quorum base: full members, or all members under I-1 'all_members' at the GA."""
     if roll.body == "ga" and rs.ga_quorum_base == "all_members":
         return len(roll.members) + len(roll.non_voting)
     return len(roll.members)
 
 
-def _roll_step(rs: RuleSet, roll: _Roll) -> Step:
+def _roll_step(rs: RuleSet, roll: Roll) -> Step:
     name = BODY_NAMES[roll.body]
     article = rs.members.article if roll.body == "ga" else rs.excom.article
     text = (f"Roll: {len(roll.members)} voting members of the {name}; {len(roll.present)} present when "
@@ -361,7 +384,7 @@ def _names(items: Iterable[str]) -> str:
 # --- yes/no decisions: motions and special majorities --------------------------------------------
 
 
-def _yes_no(rs: RuleSet, kind: str, roll: _Roll, ballots: Mapping[str, Any], *, quorum: Threshold | None,
+def _yes_no(rs: RuleSet, kind: str, roll: Roll, ballots: Mapping[str, Any], *, quorum: Threshold | None,
             concurrence: Threshold, tie_rule: bool, casting_vote: str | None,
             intro: Sequence[Step] = ()) -> Outcome:
     """Decide a yes/no vote: quorum of the body, then the concurrence or approval threshold."""
@@ -429,7 +452,7 @@ def _yes_no(rs: RuleSet, kind: str, roll: _Roll, ballots: Mapping[str, Any], *, 
     return done(Decision.ADOPTED if adopted else Decision.NOT_ADOPTED)
 
 
-def tally_motion(rule_set: RuleSet, body: str, members: Iterable[str], present: Iterable[str],
+def tally_motion(rule_set: RuleSet, body: str, members: Iterable[str] | Roll, present: Iterable[str] | None,
                  ballots: Mapping[str, Any], *, casting_vote: str | None = None,
                  non_voting_members: Iterable[str] = ()) -> Outcome:
     """An ordinary motion: quorum of the body's total, concurrence of the members present (Art. 16.1)."""
@@ -438,7 +461,7 @@ def tally_motion(rule_set: RuleSet, body: str, members: Iterable[str], present: 
                    concurrence=rule_set.motion, tie_rule=True, casting_vote=casting_vote)
 
 
-def tally_dissolve_regional_office(rule_set: RuleSet, members: Iterable[str], present: Iterable[str],
+def tally_dissolve_regional_office(rule_set: RuleSet, members: Iterable[str] | Roll, present: Iterable[str] | None,
                                    ballots: Mapping[str, Any], *, casting_vote: str | None = None,
                                    non_voting_members: Iterable[str] = ()) -> Outcome:
     """Dissolving a regional office at an EXCOM meeting (Art. 13.6(b))."""
@@ -453,7 +476,7 @@ def tally_dissolve_regional_office(rule_set: RuleSet, members: Iterable[str], pr
                    intro=(intro,))
 
 
-def tally_special_session(rule_set: RuleSet, members: Iterable[str], present: Iterable[str],
+def tally_special_session(rule_set: RuleSet, members: Iterable[str] | Roll, present: Iterable[str] | None,
                           ballots: Mapping[str, Any], *, non_voting_members: Iterable[str] = ()) -> Outcome:
     """Approving a special session of the GA at an EXCOM meeting; the base is all members (Art. 10.8)."""
     s = rule_set.special_session
@@ -479,7 +502,7 @@ def _timestamp(value: Any, what: str, member: str | None = None) -> datetime:
     return moment
 
 
-def _answers(roll: _Roll, rs: RuleSet, answers: Any) -> tuple[list[tuple[str, str, datetime | None, str | None]],
+def _answers(roll: Roll, rs: RuleSet, answers: Any) -> tuple[list[tuple[str, str, datetime | None, str | None]],
                                                             bool]:
     """Normalize answers to (member, answer, moment, text) in time order; says whether they are timed."""
     if isinstance(answers, Mapping):
@@ -634,6 +657,9 @@ def _options(options: Any, what: str) -> tuple[str, ...]:
     if isinstance(options, (str, bytes, Mapping)) or not isinstance(options, Iterable):
         raise CaseError(f"the {what} must be a list of ids")
     listed = tuple(options)
+    if (set(map(type, listed)) <= {str} and all(listed) and ABSTAIN not in listed
+            and len(set(listed)) == len(listed)):
+        return listed
     seen: set[str] = set()
     for option in listed:
         if not isinstance(option, str) or not option:
@@ -698,7 +724,7 @@ class _Ballot:
     closing: Step | None = None
 
 
-def _exhaustive(rs: RuleSet, spec: _Ballot, roll: _Roll, options: tuple[str, ...], rounds: list[Mapping[str, Any]],
+def _exhaustive(rs: RuleSet, spec: _Ballot, roll: Roll, options: tuple[str, ...], rounds: list[Mapping[str, Any]],
                 casting_votes: dict[int, str], intro: Sequence[Step]) -> Outcome:
     """Run the rounds held so far: a winner, a next round, a tie awaiting a casting vote, or no decision."""
     casting_allowed = rs.casting_vote_allowed(roll.body)
@@ -845,7 +871,9 @@ def _exhaustive(rs: RuleSet, spec: _Ballot, roll: _Roll, options: tuple[str, ...
             next_is_repeat = True
             steps.append(Step(spec.article, f"No casting vote at the {BODY_NAMES[roll.body]} "
                                             f"({rs.casting_vote.article}): a repeat round is held with the same "
-                                            f"{spec.noun}s (I-6); if it ties again, there is no decision."))
+                                            f"{spec.noun}s (the rule set allows {spec.repeat_rounds} repeat "
+                                            f"round{'s' if spec.repeat_rounds != 1 else ''} per tie); if the "
+                                            "tie persists beyond that, there is no decision."))
             continue
         repeats_in_row = 0
         for option in eliminated:
@@ -856,7 +884,7 @@ def _exhaustive(rs: RuleSet, spec: _Ballot, roll: _Roll, options: tuple[str, ...
     return done(Decision.NEXT_ROUND, remaining=remaining, repeat_round=next_is_repeat)
 
 
-def tally_host_city(rule_set: RuleSet, body: str, members: Iterable[str], present: Iterable[str],
+def tally_host_city(rule_set: RuleSet, body: str, members: Iterable[str] | Roll, present: Iterable[str] | None,
                     options: Iterable[str], rounds: Any = (), *, casting_votes: Any = None,
                     non_voting_members: Iterable[str] = ()) -> Outcome:
     """The next GA's host city by exhaustive ballot, with Art. 12.11 when nothing is decided (Art. 10, 12)."""
@@ -881,20 +909,24 @@ def tally_host_city(rule_set: RuleSet, body: str, members: Iterable[str], presen
     return _exhaustive(rule_set, spec, roll, _options(options, "bids"), held, casting, intro)
 
 
-def tally_regional_office_bid(rule_set: RuleSet, members: Iterable[str], present: Iterable[str],
+def tally_regional_office_bid(rule_set: RuleSet, members: Iterable[str] | Roll, present: Iterable[str] | None,
                               options: Iterable[str], rounds: Any = (), *, casting_votes: Any = None,
                               non_voting_members: Iterable[str] = ()) -> Outcome:
     """Competing bids for a regional office in one region: the largest number of votes (Art. 13.6(a), I-4)."""
     rob = rule_set.regional_office_bid
     roll = _roll(rob.body, members, present, non_voting_members)
+    bids = _options(options, "bids")
+    if len(bids) < 2:
+        raise CaseError(f"competing bids need at least two cities ({rob.article}); a single bid is approved by "
+                        "ordinary motion: tally it as a motion")
     held = _rounds(rounds)
     casting = _casting_votes(casting_votes, len(held))
     spec = _Ballot("regional-office-bid", rob.article, None, rob.repeat_rounds,
                    Fallback(rob.article, rob.no_decision), Decision.WINNER, "bid")
-    return _exhaustive(rule_set, spec, roll, _options(options, "bids"), held, casting, ())
+    return _exhaustive(rule_set, spec, roll, bids, held, casting, ())
 
 
-def tally_president(rule_set: RuleSet, members: Iterable[str], present: Iterable[str],
+def tally_president(rule_set: RuleSet, members: Iterable[str] | Roll, present: Iterable[str] | None,
                     candidates: Iterable[str], ballots: Any = (), *, casting_votes: Any = None,
                     non_voting_members: Iterable[str] = ()) -> Outcome:
     """The president city: a sole candidate by motion, several by exhaustive ballot (Art. 11.5, I-6)."""
@@ -953,6 +985,23 @@ def _approval_counts(rs: RuleSet, ballots: Mapping[str, Any], candidates: tuple[
 
 
 def _block_counts(ballots: Mapping[str, Any], allowed: AbstractSet[str], limit: int) -> Counter[str]:
+    """Count block-vote ballots in C-level passes; search member by member only when one is bad."""
+    values = list(ballots.values())
+    if set(map(type, values)) <= {list, tuple}:
+        try:
+            sizes = list(map(len, values))
+            # A name written twice on one ballot makes its set shorter than the ballot.
+            distinct = list(map(len, map(set, values)))
+        except TypeError:  # an unhashable name: let the careful pass name the member
+            sizes, distinct = [], [-1]
+        if sizes == distinct and max(sizes, default=0) <= limit:
+            votes = Counter(chain.from_iterable(values))
+            if votes.keys() <= allowed:
+                return votes
+    return _block_counts_checked(ballots, allowed, limit)
+
+
+def _block_counts_checked(ballots: Mapping[str, Any], allowed: AbstractSet[str], limit: int) -> Counter[str]:
     votes = Counter[str]()
     for member in sorted(ballots):
         names = ballots[member]
@@ -961,12 +1010,12 @@ def _block_counts(ballots: Mapping[str, Any], allowed: AbstractSet[str], limit: 
         if len(names) > limit:
             raise CaseError(f"{member!r} named {len(names)} candidates but may name at most {limit}: "
                             "more names than seats, the ballot is refused", member=member)
+        for name in names:
+            if not isinstance(name, str) or name not in allowed:
+                raise CaseError(f"{member!r} named {name!r}, who is not a candidate in this round", member=member)
         if len(set(names)) != len(names):
             twice = min(n for n in names if names.count(n) > 1)
             raise CaseError(f"{member!r} named {twice!r} twice on one ballot: the ballot is refused", member=member)
-        for name in names:
-            if name not in allowed:
-                raise CaseError(f"{member!r} named {name!r}, who is not a candidate in this round", member=member)
         votes.update(names)
     return votes
 
@@ -1010,7 +1059,7 @@ def _fill(queue: list[tuple[int, list[str]]], elected: list[str], seats: int, ca
     return [], len(queue)
 
 
-def tally_excom_election(rule_set: RuleSet, members: Iterable[str], present: Iterable[str],
+def tally_excom_election(rule_set: RuleSet, members: Iterable[str] | Roll, present: Iterable[str] | None,
                          candidates: Iterable[str], seats: int, rounds: Any = (), *,
                          regions: Mapping[str, str] | None = None, region_cap: int | None = None,
                          non_voting_members: Iterable[str] = ()) -> Outcome:
@@ -1051,7 +1100,8 @@ def tally_excom_election(rule_set: RuleSet, members: Iterable[str], present: Ite
     def done(decision: Decision, elected: Sequence[str] = (), **extra: Any) -> Outcome:
         # Every candidate's region is listed, with 0 where none was elected, to show the balance.
         per_region = Counter({region: 0 for region in region_of.values()})
-        per_region.update(region_of[c] for c in elected)
+        if region_of:
+            per_region.update(region_of[c] for c in elected)
         last = rounds_out[-1].counts if rounds_out else ()
         return Outcome(rule_set=rule_set.id, kind="excom-election", body=roll.body, decision=decision,
                        explanation=tuple(steps), quorum=figures, counts=last, required=required,
@@ -1086,12 +1136,13 @@ def tally_excom_election(rule_set: RuleSet, members: Iterable[str], present: Ite
     first = held[0]
     votes = _approval_counts(rule_set, first, listed) if approval else _block_counts(first, set(listed), seats)
     counts = {c: votes.get(c, 0) for c in listed}
-    eligible = [c for c in listed if threshold.met(counts[c], present_n)]
-    rounds_out.append(Round(1, listed, tuple(counts.items()), sum(1 for b in first.values() if not b),
+    # `required` is the smallest count meeting the threshold (Threshold.required), so >= decides.
+    eligible = [c for c in listed if counts[c] >= required]
+    below = [c for c in listed if counts[c] < required]
+    rounds_out.append(Round(1, listed, tuple(counts.items()), sum(map(not_, first.values())),
                             present_n - len(first), False, "counted"))
     shown = ", ".join(f"{c} {counts[c]}" for c in listed)
     steps.append(Step(ee.article, f"Round 1: {shown}; {present_n} present, {len(first)} ballots."))
-    below = [c for c in listed if c not in eligible]
     steps.append(Step(ee.article, f"Reach {threshold.words} of {present_n} (at least {required}): "
                                   f"{_names(eligible)}. Below it: {_names(below)}."))
     queue = _groups(counts, eligible)
@@ -1138,7 +1189,7 @@ def tally_excom_election(rule_set: RuleSet, members: Iterable[str], present: Ite
         runoff_votes = _block_counts(ballots, set(tie_order), places)
         runoff_counts = {c: runoff_votes.get(c, 0) for c in tie_order}
         rounds_out.append(Round(number, tie_order, tuple(runoff_counts.items()),
-                                sum(1 for b in ballots.values() if not b), present_n - len(ballots), False,
+                                sum(map(not_, ballots.values())), present_n - len(ballots), False,
                                 "runoff"))
         shown = ", ".join(f"{c} {runoff_counts[c]}" for c in tie_order)
         steps.append(Step(ee.article, f"Run-off round {number} among {_names(tie_order)} for {places} "

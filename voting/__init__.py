@@ -81,15 +81,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .assembly.casting import bp as casting_bp
     from .assembly.views import bp as assembly_bp
     from .auth.views import bp as auth_bp
+    from .badges.views import bp as badges_bp
     from .chair.views import bp as chair_bp
     from .roster.views import bp as roster_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(roster_bp)
     app.register_blueprint(assembly_bp)
+    app.register_blueprint(casting_bp)
     app.register_blueprint(chair_bp)
+    app.register_blueprint(badges_bp)
 
 
 def _register_request_hooks(app: Flask) -> None:

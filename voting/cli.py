@@ -48,6 +48,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(roster_group)
     app.cli.add_command(staff_group)
     app.cli.add_command(audit_group)
+    from .badges.cli import badges_command; app.cli.add_command(badges_command)  # noqa: E702, I001
 
 
 @click.command("init")

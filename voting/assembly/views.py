@@ -20,6 +20,7 @@ from ..services import attendance, identity
 bp = Blueprint("assembly", __name__)
 
 TOKEN_LIMIT = "60 per minute"  # a hall behind one NAT address enrols many phones a minute
+CHECKIN_SEEN = "checkin_seen"  # session key: the venue code this phone opened, and when
 
 
 def _json_body() -> dict[str, Any]:
@@ -112,7 +113,20 @@ def checkin(meeting_key: str, code: str) -> Any:
     if getattr(current_user, "kind", None) != "delegate":
         return render_template("assembly/checkin_need_badge.html", meeting=meeting), 401
     already = attendance.is_checked_in(meeting, current_user.delegate)
+    # The code was valid when the phone opened it; the button may be pressed after the code has
+    # rotated (a slow phone, a delegate reading the page), so remember the valid scan for a while.
+    session[CHECKIN_SEEN] = {"meeting": meeting.id, "code": code.strip().upper(),
+                             "at": int(attendance.utcnow().timestamp())}
     return render_template("assembly/checkin.html", meeting=meeting, code=code, already=already)
+
+
+def _seen_recently(meeting: Meeting, code: str) -> bool:
+    """Whether this phone opened this very code, valid then, within CONFIRM_SECONDS."""
+    seen = session.get(CHECKIN_SEEN)
+    if not isinstance(seen, dict) or seen.get("meeting") != meeting.id or seen.get("code") != code.strip().upper():
+        return False
+    age = attendance.utcnow().timestamp() - int(seen.get("at", 0))
+    return 0 <= age <= attendance.CONFIRM_SECONDS
 
 
 @bp.post("/c/<meeting_key>/<code>")
@@ -120,7 +134,9 @@ def checkin(meeting_key: str, code: str) -> Any:
 @limiter.limit(TOKEN_LIMIT)
 def checkin_post(meeting_key: str, code: str) -> Any:
     meeting = _meeting_by_key(meeting_key)
-    attendance.verify_code(meeting, code)
+    if not _seen_recently(meeting, code):
+        attendance.verify_code(meeting, code)
+    session.pop(CHECKIN_SEEN, None)
     attendance.set_presence(meeting, current_user.delegate, True, via="venue-qr")
     flash(f"You are checked in at {meeting.title}.", "success")
     return redirect(url_for("assembly.me"))

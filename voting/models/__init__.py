@@ -15,9 +15,17 @@ from .common import (
 from .identity import Attendance, DeviceKey, EnrolmentToken, KeyEvent
 from .meetings import AgendaItem, Candidacy, Meeting
 from .roster import Delegate, ExcomSeat, Member, StaffAccount
+from .votes import ONE_OPTION_KINDS, YES_NO_KINDS, Ballot, SignedCheckpoint, Vote, VoteKind, VoteState
 
 __all__ = [
     "AgendaItem",
+    "Ballot",
+    "ONE_OPTION_KINDS",
+    "SignedCheckpoint",
+    "Vote",
+    "VoteKind",
+    "VoteState",
+    "YES_NO_KINDS",
     "Attendance",
     "DeviceKey",
     "EnrolmentToken",

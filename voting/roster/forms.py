@@ -7,16 +7,15 @@ from typing import Any
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, Form, IntegerField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
 from wtforms.fields import EmailField, SearchField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..models import Body, CandidacyKind, Category, DecisionKind, MemberStatus, Office, label
 
 Choices = list[tuple[Any, str]]
 
-DATE_HELP = "A date like 2017-06-27."
-WHEN_HELP = "Date and time as the venue's clock shows it, with its UTC offset, e.g. 2017-06-27T17:00+04:00."
+WHEN_HELP = "Date and time as the venue's clock shows it, with its UTC offset, for example:\n2017-06-27T17:00+04:00"
 
 
 def options(pairs: Choices) -> list[SelectChoice]:
@@ -28,7 +27,8 @@ def enum_choices(enum_cls: Any) -> list[SelectChoice]:
     return options([(m.value, label(m)) for m in enum_cls])
 
 
-def _date_field(text: str, description: str = DATE_HELP) -> StringField:
+def _date_field(text: str, description: str = "") -> StringField:
+    """A date picker; browsers send the ISO date (2017-06-27) whatever format they show."""
     return StringField(text, validators=[Optional(), Length(max=10)], description=description,
                        render_kw={"type": "date", "placeholder": "2017-06-27"})
 
@@ -36,7 +36,7 @@ def _date_field(text: str, description: str = DATE_HELP) -> StringField:
 class MemberFilterForm(Form):
     """The members list's filters, read from the query string (a GET form: no CSRF token)."""
 
-    q = SearchField("Search", validators=[Optional(), Length(max=100)], render_kw={"placeholder": "City or country"})
+    q = SearchField("Search", validators=[Optional(), Length(max=100)], render_kw={"placeholder": "Search by city or country"})
     category = SelectField("Category", choices=[SelectChoice("", "Any category"), *enum_choices(Category)], validate_choice=False)
     region = SelectField("Region", choices=options([("", "Any region")]), validate_choice=False)
     status = SelectField("Status", choices=[SelectChoice("", "Any status"), *enum_choices(MemberStatus)], validate_choice=False)
@@ -56,7 +56,7 @@ class MemberForm(FlaskForm):
                          description="To withdraw or suspend a member, choose the status and give the date it takes effect.")
     status_effective_on = _date_field(
         "Status takes effect on",
-        "Required for a suspension or withdrawal (Art. 12.2(a)); the member keeps voting until that day. " + DATE_HELP,
+        "Required for a suspension or withdrawal (Art. 12.2(a)); the member keeps voting until that day.",
     )
     fee_paid_through = StringField("Fees paid through (year)", validators=[Optional(), Length(max=4)],
                                    render_kw={"inputmode": "numeric", "placeholder": "2017"})
@@ -136,7 +136,7 @@ class CandidacyForm(FlaskForm):
     member_id = SelectField("Member", coerce=int, choices=[])
     kind = SelectField("Candidacy or bid for", choices=enum_choices(CandidacyKind))
     notified_on = _date_field("Written notice received on",
-                              "The date on the member's written notice (notice periods count from it). " + DATE_HELP)
+                              "The date on the member's written notice: notice periods count from it.")
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)])
 
     def __init__(self, *args: Any, members: Choices, **kwargs: Any) -> None:

@@ -143,8 +143,10 @@ def _diff(event: AuditEvent, *, hide_contact: bool = True) -> list[tuple[str, An
         if key in ("created_at",):
             continue
         old, new = before.get(key), after.get(key)
-        if old == new or (event.before is None and new in (None, "", False)):
+        if old == new:
             continue
+        if event.before is None and (new in (None, "", False) or key == "id" or key.endswith("_id")):
+            continue  # a creation: what it set, without its own and its parents' numbers
         if hide_contact and key in CONTACT_FIELDS:
             old, new = (None if old is None else HIDDEN), (None if new is None else HIDDEN)
         rows.append((key, old, new))

@@ -23,6 +23,9 @@ WINDOW_SECONDS = 30
 # A code scanned in the last seconds of its window may arrive just after it rotates (hall Wi-Fi).
 GRACE_SECONDS = 10
 OLD_WINDOWS_RECOGNIZED = 2 * 24 * 3600 // WINDOW_SECONDS
+# A phone that opened a valid code may confirm the check-in this long afterwards (a slow phone, a
+# delegate reading the page): the code on the screen has rotated by then, the scan was in the hall.
+CONFIRM_SECONDS = 120
 
 
 class CheckInRefused(DomainError):
@@ -59,6 +62,12 @@ def verify_code(meeting: Meeting, code: str, now: datetime | None = None) -> Non
     """Accept the current window's code (or the previous one within the grace); say why otherwise."""
     now = now or utcnow()
     code = (code or "").strip().upper()
+    not_valid = CheckInRefused(
+        f"This check-in code is not valid for {meeting.title}, or is too old.",
+        hint="Scan the check-in code shown on the screen in this meeting's hall.")
+    # Only a code of the right shape is compared (compare_digest refuses non-ASCII text).
+    if not (len(code) == 12 and code.isascii() and code.isalnum()):
+        raise not_valid
     window = _window(now)
     into = int(now.timestamp()) % WINDOW_SECONDS
     if hmac.compare_digest(code, checkin_code(meeting, window)):
@@ -66,15 +75,12 @@ def verify_code(meeting: Meeting, code: str, now: datetime | None = None) -> Non
     if into < GRACE_SECONDS and hmac.compare_digest(code, checkin_code(meeting, window - 1)):
         return
     # Tell an old code of this meeting from one that never belonged to it (bounded search).
-    if len(code) == 12 and code.isalnum():
-        for back in range(1, 121):
-            if hmac.compare_digest(code, checkin_code(meeting, window - back)):
-                raise CheckInRefused(
-                    "This check-in code has expired: the code on the screen changes every 30 seconds.",
-                    hint="Scan the code on the screen in the hall again.")
-    raise CheckInRefused(
-        f"This check-in code is not valid for {meeting.title}, or is too old.",
-        hint="Scan the check-in code shown on the screen in this meeting's hall.")
+    for back in range(1, 121):
+        if hmac.compare_digest(code, checkin_code(meeting, window - back)):
+            raise CheckInRefused(
+                "This check-in code has expired: the code on the screen changes every 30 seconds.",
+                hint="Scan the code on the screen in the hall again.")
+    raise not_valid
 
 
 def set_presence(meeting: Meeting, delegate: Delegate, present: bool, *, via: str) -> Attendance:

@@ -33,6 +33,7 @@ class TokenRefused(DomainError):
     def __init__(self, reason: str, message: str, hint: str, status: int):
         super().__init__(message, hint=hint, status=status, reason=reason)
         self.reason = reason
+        self.code = f"enrolment_code_{reason}"  # JSON "error": which refusal, not "bad_request" for a 404/410
 
 
 def _encode(data: bytes) -> str:

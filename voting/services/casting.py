@@ -1,0 +1,326 @@
+"""Opening and closing votes, and accepting signed ballots into each vote's Merkle log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ballots.canonical import MAX_BALLOT_BYTES, InvalidBallot, NotCanonical, canonical_bytes, parse_ballot
+from ballots.checkpoint import Checkpoint, vote_origin
+from ballots.log import CompactRange, ballot_entry, leaf_hash
+from ballots.receipts import Receipt
+from ballots.rules import load_rule_set
+from ballots.signatures import BALLOT_LABEL, InvalidKey, PublicKey, b64url_decode
+
+from ..errors import Conflict, DomainError, Invalid, NotFound
+from ..extensions import db
+from ..keys import org_key
+from ..models import (
+    ONE_OPTION_KINDS,
+    YES_NO_KINDS,
+    AgendaItem,
+    Ballot,
+    Delegate,
+    DeviceKey,
+    Member,
+    SignedCheckpoint,
+    Vote,
+    VoteKind,
+    VoteState,
+    utcnow,
+)
+from . import attendance, audit
+from .identity import delegate_ref, registry_head
+
+YES_NO = ("yes", "no", "abstain")
+ABSTAIN = "abstain"
+OPTION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+class BallotRefused(DomainError):
+    """A ballot the server will not accept; `reason` names which rule it broke (tests, clients)."""
+
+    code = "ballot_refused"
+
+    def __init__(self, reason: str, message: str, *, hint: str = "", status: int = 400, **details: Any):
+        super().__init__(message, hint=hint, status=status, reason=reason, **details)
+        self.reason = reason
+
+
+def vote_ref(vote: Vote) -> str:
+    return f"v{vote.id}"
+
+
+def member_ref(member: Member) -> str:
+    return f"m{member.id}"
+
+
+def _rfc3339(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _origin(vote_id: str) -> str:
+    return vote_origin(str(current_app.config["LOG_ORIGIN"]), vote_id)
+
+
+# ---------------------------------------------------------------- opening and closing
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: str
+
+
+def _clean_options(kind: VoteKind, options: Sequence[Option] | None, seats: int | None) -> list[dict[str, str]]:
+    if kind in YES_NO_KINDS:
+        if options:
+            raise Invalid("A yes/no vote has no list of options.")
+        return []
+    opts = list(options or [])
+    if len(opts) < (1 if kind in (VoteKind.EXCOM_APPROVAL, VoteKind.EXCOM_BLOCK) else 2):
+        raise Invalid("This vote needs at least two options (one candidate for an approval ballot).")
+    ids = [o.id for o in opts]
+    if len(set(ids)) != len(ids) or any(not OPTION_ID.match(i) or i == ABSTAIN for i in ids):
+        raise Invalid("Each option needs its own short id of lower-case letters, digits and hyphens.")
+    if kind in (VoteKind.EXCOM_APPROVAL, VoteKind.EXCOM_BLOCK):
+        if not seats or seats < 1:
+            raise Invalid("An election needs the number of seats.")
+        if kind == VoteKind.EXCOM_BLOCK and len(opts) <= seats:
+            raise Invalid("A block vote is for more candidates than seats; with fewer, approve each candidate.")
+    return [{"id": o.id, "label": o.label} for o in opts]
+
+
+def open_vote(item: AgendaItem, kind: VoteKind | str, question: str, options: Sequence[Option] | None = None,
+              *, seats: int | None = None, round_number: int | None = None) -> Vote:
+    """Open a vote on an agenda item: freeze the roll and the key registry head into its definition."""
+    kind = VoteKind(kind)
+    question = (question or "").strip()
+    if not question:
+        raise Invalid("Write the question the members vote on.")
+    meeting = item.meeting
+    if db.session.scalars(select(Vote).where(Vote.agenda_item_id == item.id, Vote.state == VoteState.OPEN)).first():
+        raise Conflict(f"A vote on agenda item {item.number} is already open.", hint="Close it before opening another.")
+    previous = db.session.scalars(select(Vote).where(Vote.agenda_item_id == item.id).order_by(Vote.round.desc())).first()
+    number = round_number or ((previous.round + 1) if previous else 1)
+    clean_options = _clean_options(kind, options, seats)
+    roll = attendance.roll(meeting)
+    rule_set = load_rule_set(meeting.rule_set)
+    seq, head = registry_head()
+    vote = Vote(meeting=meeting, agenda_item=item, round=number, kind=kind, question=question,
+                state=VoteState.OPEN, definition=b"", definition_sha256=secrets.token_hex(32),  # replaced below, once the id is known
+                opened_at=utcnow(), opened_by=audit.current_actor(), log_size=0,
+                log_state=CompactRange().to_json(), checkpoint=None)
+    db.session.add(vote)
+    db.session.flush()
+    ref = vote_ref(vote)
+    definition = {
+        "v": 1,
+        "vote": ref,
+        "origin": _origin(ref),
+        "meeting": {"key": meeting.key, "title": meeting.title, "body": meeting.body.value},
+        "agenda_item": {"number": item.number, "title": item.title, "decision": item.decision.value},
+        "round": number,
+        "kind": kind.value,
+        "question": question,
+        "options": clean_options,
+        "seats": seats,
+        "rule_set": rule_set.id,
+        "roll": {
+            "members": [{"id": member_ref(e.member), "name": e.member.name} for e in roll.members],
+            "present": [member_ref(e.member) for e in roll.members if e.present],
+            "total": roll.total,
+            "quorum_required": roll.quorum_required,
+        },
+        "registry": {"seq": seq, "head": head},
+        "opened_at": _rfc3339(vote.opened_at),
+        "secret": False,
+    }
+    vote.definition = canonical_bytes(definition)
+    vote.definition_sha256 = hashlib.sha256(vote.definition).hexdigest()
+    empty = Checkpoint(_origin(ref), 0, CompactRange().root()).sign(org_key())
+    vote.checkpoint = empty.to_json()
+    db.session.add(SignedCheckpoint(vote_id=vote.id, size=0, root=empty.root.hex(), body=empty.to_json()))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise Conflict(f"A vote on agenda item {item.number} was opened a moment ago.", hint="Reload the page.") from None
+    audit.append("vote.open", "vote", str(vote.id), None,
+                 {"vote": ref, "definition_sha256": vote.definition_sha256, "present": len(definition["roll"]["present"])})
+    return vote
+
+
+def close_vote(vote: Vote) -> Vote:
+    """Close a vote: no ballot is accepted afterwards."""
+    locked = _lock_vote(vote.id)
+    if locked.state != VoteState.OPEN:
+        raise Conflict(f"This vote was already closed at {locked.closed_at:%H:%M:%S} UTC.", hint="Reload the page.")
+    locked.state, locked.closed_at, locked.closed_by = VoteState.CLOSED, utcnow(), audit.current_actor()
+    db.session.flush()
+    audit.append("vote.close", "vote", str(locked.id), None,
+                 {"vote": vote_ref(locked), "ballots": locked.log_size, "checkpoint": locked.checkpoint})
+    return locked
+
+
+def definition_of(vote: Vote) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(vote.definition)
+    return result
+
+
+def _lock_vote(vote_id: int) -> Vote:
+    """The vote row, locked: appends to one vote's log are serialized (PostgreSQL row lock; SQLite's
+    writing transactions begin IMMEDIATE and hold the database write lock)."""
+    vote = db.session.scalars(select(Vote).where(Vote.id == vote_id).with_for_update()
+                              .execution_options(populate_existing=True)).first()
+    if vote is None:
+        raise NotFound("There is no such vote.", hint="Go back to your badge page and pick the vote again.")
+    return vote
+
+
+# ---------------------------------------------------------------- casting
+
+
+def _check_choice(kind: VoteKind, choice: Any, options: list[dict[str, str]], seats: int | None) -> None:
+    ids = {o["id"] for o in options}
+    if kind in YES_NO_KINDS:
+        if choice not in YES_NO:
+            raise BallotRefused("choice", f"'{choice}' is not a choice on this vote; choose yes, no or abstain.", status=422)
+    elif kind in ONE_OPTION_KINDS:
+        if not isinstance(choice, str) or (choice not in ids and choice != ABSTAIN):
+            raise BallotRefused("choice", "That choice is not one of this round's options; choose one option or abstain.", status=422)
+    elif kind == VoteKind.EXCOM_BLOCK:
+        if not isinstance(choice, (list, tuple)) or any(c not in ids for c in choice):
+            raise BallotRefused("choice", "Choose candidates from this ballot's list only.", status=422)
+        if len(set(choice)) != len(choice):
+            raise BallotRefused("choice", "A candidate is named twice on the ballot.", status=422)
+        if seats is not None and len(choice) > seats:
+            raise BallotRefused("choice", f"You may choose at most {seats} candidates; this ballot names {len(choice)}.", status=422)
+    elif kind == VoteKind.EXCOM_APPROVAL:
+        if not hasattr(choice, "keys") or set(choice.keys()) != ids or any(v not in YES_NO for v in choice.values()):
+            raise BallotRefused("choice", "Answer yes, no or abstain for every candidate on the ballot.", status=422)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    ballot: Ballot
+    receipt: dict[str, Any]
+    replay: bool
+
+
+def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate) -> Accepted:
+    """Accept one signed ballot, or refuse it saying which rule it breaks; nothing is stored on refusal."""
+    if not isinstance(ballot_text, str) or not isinstance(signature_b64, str):
+        raise BallotRefused("format", "The ballot must be sent as its signed text and a signature.",
+                            hint="Reload the page and vote again.")
+    data = ballot_text.encode("utf-8")
+    if len(data) > MAX_BALLOT_BYTES:
+        raise BallotRefused("format", "The ballot is too large.", status=413)
+    try:
+        ballot = parse_ballot(data)
+    except NotCanonical as err:
+        raise BallotRefused("not_canonical", f"The ballot's bytes are not in canonical form: {err}",
+                            hint="Ballots must be sent exactly as signed. Reload the page and vote again.") from None
+    except InvalidBallot as err:
+        raise BallotRefused("format", f"The ballot is malformed: {err}", hint="Reload the page and vote again.") from None
+    try:
+        signature = b64url_decode(signature_b64)
+    except ValueError:
+        raise BallotRefused("signature", "The ballot's signature is garbled.", hint="Reload the page and vote again.") from None
+
+    vote = _lock_vote(vote_id)
+    digest = hashlib.sha256(data).hexdigest()
+    existing = db.session.scalars(select(Ballot).where(Ballot.bytes_sha256 == digest)).first()
+    key = db.session.get(DeviceKey, ballot.key)
+    if existing is not None and existing.vote_id == vote.id:
+        # The same signed ballot again (a retry after a lost answer): the same receipt.
+        if key is not None and PublicKey.from_spki_b64(key.public_key).verify(BALLOT_LABEL, data, signature):
+            return Accepted(existing, existing.receipt, replay=True)
+
+    ref = vote_ref(vote)
+    if ballot.vote != ref or ballot.round != vote.round or ballot.vote_sha256 != vote.definition_sha256:
+        raise BallotRefused("wrong_vote", "This ballot was signed for another vote or round, so it cannot count here.",
+                            hint="Open the vote that is on the screen now and vote again.", status=409)
+    holder, member_id_ref = delegate_ref(delegate)
+    if ballot.delegate != holder or ballot.member != member_id_ref:
+        raise BallotRefused("wrong_delegate", "This ballot names another delegate or member than the one signed in.",
+                            hint="Vote from your own phone.", status=403)
+    if key is None or key.delegate_id != delegate.id:
+        raise BallotRefused("key", "The key named on the ballot is not this delegate's key.",
+                            hint="Ask the Secretariat desk to set up your phone again.", status=403)
+    if key.revoked_at is not None:
+        raise BallotRefused("key_revoked", f"The key on this phone was switched off on {key.revoked_at:%d %b at %H:%M} UTC.",
+                            hint="Ask the Secretariat desk for a new code to set up your phone again.", status=403)
+    try:
+        valid = PublicKey.from_spki_b64(key.public_key).verify(BALLOT_LABEL, data, signature)
+    except InvalidKey:
+        valid = False
+    if not valid:
+        raise BallotRefused("signature", "The signature does not match the ballot: it was not signed by your phone's key, or it was changed after signing.",
+                            hint="Vote again from your own phone.", status=403)
+    if vote.state != VoteState.OPEN:
+        raise BallotRefused("closed", f"This vote closed at {vote.closed_at:%H:%M:%S} UTC; your ballot was not counted.",
+                            hint="Wait for the chair to open the next vote.", status=409)
+    definition = definition_of(vote)
+    roll = definition["roll"]
+    member = delegate.member
+    if ballot.member not in {m["id"] for m in roll["members"]}:
+        body = "General Assembly" if definition["meeting"]["body"] == "ga" else "Executive Committee"
+        why = (f"{member.name} is a {member.category.value} member; only full members vote"
+               if member.category.value != "full" else f"{member.name} is not a voting member of the {body}")
+        raise BallotRefused("not_voting_member", f"{why}. You may attend and speak.", status=403)
+    if not delegate.is_voting:
+        raise BallotRefused("not_representative", f"You attend for {member.name} without a vote; its voting representatives vote.",
+                            status=403)
+    if ballot.member not in set(roll["present"]):
+        raise BallotRefused("not_on_roll", f"{member.name} was not on the roll of members present when this vote opened.",
+                            hint="Members present are counted when the vote opens. Check in at the hall before the next vote.",
+                            status=403)
+    _check_choice(vote.kind, ballot.to_json()["choice"], definition["options"], definition["seats"])
+    already = db.session.scalars(select(Ballot).where(Ballot.vote_id == vote.id, Ballot.member_ref == ballot.member)).first()
+    if already is not None:
+        raise _already_voted(already, delegate)
+
+    entry = ballot_entry(data, signature, key.key_id)
+    leaf = leaf_hash(entry)
+    state, proof = CompactRange.from_json(vote.log_state).append_with_proof(leaf)
+    checkpoint = Checkpoint(_origin(ref), state.size, state.root()).sign(org_key())
+    receipt = Receipt(ref, state.size - 1, leaf, tuple(proof), checkpoint).to_json()
+    seq, _head = registry_head()
+    row = Ballot(vote_id=vote.id, member_ref=ballot.member, member_id=member.id, delegate_id=delegate.id,
+                 key_id=key.key_id, bytes=data, bytes_sha256=digest, signature=signature,
+                 leaf_index=state.size - 1, leaf_hash=leaf.hex(), registry_seq=seq, received_at=utcnow(),
+                 receipt=receipt)
+    vote.log_state, vote.log_size, vote.checkpoint = state.to_json(), state.size, checkpoint.to_json()
+    db.session.add(row)
+    db.session.add(SignedCheckpoint(vote_id=vote.id, size=state.size, root=checkpoint.root.hex(), body=checkpoint.to_json()))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise BallotRefused("already_voted", f"{member.name} has already voted in this vote.",
+                            hint="One vote per member, whichever representative casts it.", status=409) from None
+    return Accepted(row, receipt, replay=False)
+
+
+def _already_voted(existing: Ballot, delegate: Delegate) -> BallotRefused:
+    who = db.session.get(Delegate, existing.delegate_id)
+    when = existing.received_at
+    offset = existing.vote.meeting.utc_offset_minutes
+    from ..templating import fmt_datetime
+
+    if who is not None and who.id == delegate.id:
+        message = f"You already voted in this vote, at {fmt_datetime(when, offset)}."
+    else:
+        name = who.display_name if who else "another representative"
+        message = f"Your city's vote was already cast at {fmt_datetime(when, offset)} by its other representative, {name}."
+    return BallotRefused("already_voted", message, hint="One vote per member, whichever representative casts it.",
+                         status=409, voted_by=who.display_name if who else None, voted_at=when.isoformat())

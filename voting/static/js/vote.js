@@ -1,0 +1,213 @@
+/* The phone's ballot: read the choice, show exactly what will be signed, sign it with the device
+   key, send it, keep the receipt. A signed ballot is kept until the server confirms it, so a
+   lost answer is retried with the same bytes and gets the same receipt. */
+(function () {
+  "use strict";
+  var K = window.WeGO.keys;
+  var RDB = "wego-receipts";
+
+  function receiptsDb() {
+    return new Promise(function (resolve, reject) {
+      var req = indexedDB.open(RDB, 1);
+      req.onupgradeneeded = function () { req.result.createObjectStore("receipts", { keyPath: "leaf" }); };
+      req.onsuccess = function () { resolve(req.result); };
+      req.onerror = function () { reject(req.error); };
+    });
+  }
+  function saveReceipt(answer) {
+    return receiptsDb().then(function (db) {
+      return new Promise(function (resolve) {
+        var t = db.transaction("receipts", "readwrite");
+        t.objectStore("receipts").put({ leaf: answer.receipt.leaf_hash, answer: answer, savedAt: new Date().toISOString() });
+        t.oncomplete = function () { db.close(); resolve(); };
+        t.onerror = function () { db.close(); resolve(); };
+      });
+    }).catch(function () { /* the server keeps a copy too */ });
+  }
+  function storedReceipts() {
+    return receiptsDb().then(function (db) {
+      return new Promise(function (resolve) {
+        var req = db.transaction("receipts").objectStore("receipts").getAll();
+        req.onsuccess = function () { db.close(); resolve(req.result || []); };
+        req.onerror = function () { db.close(); resolve([]); };
+      });
+    }).catch(function () { return []; });
+  }
+  function download(name, obj) {
+    var blob = new Blob([JSON.stringify(obj, null, 2)], { type: "application/json" });
+    var a = document.createElement("a");
+    a.href = URL.createObjectURL(blob); a.download = name;
+    document.body.appendChild(a); a.click(); a.remove();
+  }
+  function show(el, text, kind) { el.textContent = text; el.className = "flash flash-" + (kind || "info"); el.hidden = false; }
+  function nonce() { return K.b64url(crypto.getRandomValues(new Uint8Array(18))); }
+
+  /* ---- the open-votes list on the badge page ---- */
+  var list = document.getElementById("open-votes");
+  if (list) {
+    var tick = function () {
+      fetch(list.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error(); return r.json(); })
+        .then(function (data) {
+          while (list.firstChild) list.removeChild(list.firstChild);
+          document.getElementById("no-open-votes").hidden = data.votes.length > 0;
+          data.votes.forEach(function (v) {
+            var li = document.createElement("li"), a = document.createElement("a");
+            li.className = "card vote-card";
+            a.href = v.url; a.className = "button primary";
+            a.textContent = v.voted ? "See vote" : "Vote now";
+            var h = document.createElement("p"); h.className = "vote-question"; h.textContent = v.question;
+            var m = document.createElement("p"); m.className = "muted";
+            m.textContent = v.meeting + " · Agenda " + v.agenda_item + (v.round > 1 ? " · Round " + v.round : "") +
+              (v.voted ? (v.voted_by_me ? " · you voted" : " · your city has voted") : "");
+            li.appendChild(h); li.appendChild(m); li.appendChild(a); list.appendChild(li);
+          });
+        })
+        .catch(function () {})
+        .then(function () { setTimeout(tick, 1500); });
+    };
+    tick();
+  }
+
+  /* ---- the receipts page ---- */
+  var rlist = document.getElementById("receipt-list");
+  if (rlist) {
+    Promise.all([
+      fetch(document.getElementById("receipts").dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : { receipts: [] }; }).catch(function () { return { receipts: [] }; }),
+      storedReceipts()
+    ]).then(function (both) {
+      var byLeaf = {};
+      both[1].forEach(function (s) { byLeaf[s.leaf] = s.answer; });
+      both[0].receipts.forEach(function (r) { byLeaf[r.receipt.leaf_hash] = r; });
+      var items = Object.keys(byLeaf).map(function (k) { return byLeaf[k]; });
+      document.getElementById("receipts-empty").hidden = items.length > 0;
+      items.forEach(function (r) {
+        var li = document.createElement("li"); li.className = "card";
+        var code = document.createElement("p"); code.className = "receipt-code"; code.textContent = r.short_code;
+        var what = document.createElement("p");
+        what.textContent = r.vote.meeting + " · Agenda " + r.vote.agenda_item + (r.vote.round > 1 ? " · Round " + r.vote.round : "") + ": " + r.vote.question;
+        var pos = document.createElement("p"); pos.className = "muted"; pos.textContent = "Ballot " + r.ballot_number + " in the vote's log.";
+        var b = document.createElement("button"); b.type = "button"; b.className = "button"; b.textContent = "Download (JSON)";
+        b.addEventListener("click", function () { download("receipt-" + r.short_code + ".json", r.receipt); });
+        li.appendChild(code); li.appendChild(what); li.appendChild(pos); li.appendChild(b); rlist.appendChild(li);
+      });
+    });
+  }
+
+  /* ---- the ballot page ---- */
+  var root = document.getElementById("ballot");
+  if (!root) return;
+  var form = document.getElementById("ballot-form");
+  var confirmBox = document.getElementById("confirm");
+  var status = document.getElementById("send-status");
+  var retry = document.getElementById("retry-button");
+  var errorBox = document.getElementById("ballot-error");
+  var kind = root.dataset.kind, seats = parseInt(root.dataset.seats || "0", 10);
+  var info = null, prepared = null, pendingKey = null;
+
+  function readChoice() {
+    if (kind === "excom-block") {
+      var picked = Array.prototype.filter.call(form.querySelectorAll('input[name="candidate"]'), function (i) { return i.checked; });
+      if (picked.length > seats) throw new Error("Choose at most " + seats + " candidates; you chose " + picked.length + ".");
+      return {
+        choice: picked.map(function (i) { return i.value; }),
+        words: picked.length ? "You vote for: " + picked.map(function (i) { return i.dataset.label; }).join(", ") + "." : "You abstain (no candidate chosen)."
+      };
+    }
+    if (kind === "excom-approval") {
+      var choice = {}, words = [];
+      Array.prototype.forEach.call(form.querySelectorAll("fieldset.approval"), function (fs) {
+        var sel = fs.querySelector("input:checked");
+        if (!sel) throw new Error("Answer yes, no or abstain for " + fs.dataset.label + ".");
+        choice[fs.dataset.candidate] = sel.value; words.push(fs.dataset.label + ": " + sel.value);
+      });
+      return { choice: choice, words: words.join("; ") + "." };
+    }
+    var sel = form.querySelector('input[name="choice"]:checked');
+    if (!sel) throw new Error("Choose one answer first.");
+    var label = sel.dataset.label || { yes: "YES (in favour)", no: "NO (against)", abstain: "ABSTAIN" }[sel.value];
+    return { choice: sel.value, words: sel.value === "abstain" ? "You abstain." : "You vote " + label + "." };
+  }
+
+  function loadInfo() {
+    return fetch(root.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error("Could not load the vote (" + r.status + "). Reload the page."); return r.json(); })
+      .then(function (d) { info = d; pendingKey = "wego-pending-" + d.vote; return d; });
+  }
+
+  function send(pending) {
+    show(status, "Sending your signed vote…");
+    retry.hidden = true;
+    return K.postJson(info.ballots_url, pending).then(function (answer) {
+      localStorage.removeItem(pendingKey);
+      return saveReceipt(answer).then(function () { showReceipt(answer); });
+    }, function (err) {
+      if (err.status && err.status < 500 && err.status !== 429) {
+        localStorage.removeItem(pendingKey);
+        show(status, err.message + (err.hint ? " " + err.hint : ""), "error");
+      } else {
+        show(status, "Your vote is signed but not confirmed yet: " + err.message + " " + (err.hint || "") + " Press 'Send again'.", "error");
+        retry.hidden = false;
+      }
+    });
+  }
+
+  function showReceipt(answer) {
+    status.hidden = true;
+    if (form) form.hidden = true;
+    confirmBox.hidden = true;
+    document.getElementById("receipt").hidden = false;
+    document.getElementById("receipt-code").textContent = answer.short_code;
+    document.getElementById("receipt-words").textContent = "Ballot " + answer.ballot_number + " in the log of this vote" +
+      (answer.replay ? " (confirmed again)." : ".");
+    document.getElementById("receipt-qr").src = answer.qr;
+    document.getElementById("receipt-download").onclick = function () { download("receipt-" + answer.short_code + ".json", answer.receipt); };
+  }
+
+  retry.addEventListener("click", function () {
+    var pending = JSON.parse(localStorage.getItem(pendingKey) || "null");
+    if (pending) send(pending);
+  });
+
+  loadInfo().then(function () {
+    var pending = JSON.parse(localStorage.getItem(pendingKey) || "null");
+    if (pending) send(pending);  // signed earlier, never confirmed: the same bytes again
+  }).catch(function (err) { show(status, err.message, "error"); });
+
+  if (!form) return;
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    errorBox.hidden = true;
+    try {
+      var picked = readChoice();
+      var ballot = { v: 1, vote: info.vote, round: info.round, vote_sha256: info.vote_sha256, member: info.member,
+                     delegate: info.delegate, key: info.key, choice: picked.choice, nonce: nonce() };
+      prepared = K.canonicalize(ballot);
+      document.getElementById("confirm-words").textContent = picked.words;
+      document.getElementById("confirm-json").textContent = prepared;
+      form.hidden = true; confirmBox.hidden = false;
+      document.getElementById("sign-button").focus();
+    } catch (err) {
+      show(errorBox, err.message, "error");
+    }
+  });
+  document.getElementById("back-button").addEventListener("click", function () {
+    confirmBox.hidden = true; form.hidden = false; prepared = null;
+  });
+  document.getElementById("sign-button").addEventListener("click", function () {
+    var button = this;
+    button.disabled = true;
+    K.load(info.delegate).then(function (record) {
+      if (!record) throw new Error("This phone does not hold your signing key. Ask the Secretariat desk for a new code to set it up again.");
+      if (record.keyId !== info.key) throw new Error("This phone holds an older key of yours that was switched off. Ask the Secretariat desk for a new code.");
+      return K.sign(record, "wego-ballot/v1\n", K.encode(prepared));
+    }).then(function (signature) {
+      var pending = { ballot: prepared, signature: signature };
+      localStorage.setItem(pendingKey, JSON.stringify(pending));
+      return send(pending);
+    }).catch(function (err) {
+      show(status, err.message, "error");
+    }).then(function () { button.disabled = false; });
+  });
+})();
