@@ -18,7 +18,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -71,7 +71,7 @@ class Threshold:
         rhs = f"{base} × {num} = {right}" if num != 1 else f"{base}"
         return f"{lhs} {sign} {rhs}"
 
-    @property
+    @cached_property
     def words(self) -> str:
         """The threshold as the statute says it: 'one half or more', 'more than one half', 'all'."""
         if self.fraction == 1 and not self.strict:

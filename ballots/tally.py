@@ -245,7 +245,7 @@ class Roll:
         if not members_set:
             raise CaseError(f"the {name} roll is empty: a vote needs at least one voting member")
         present_set = members_set if present is None else _as_set(present, "the roll of members present")
-        if not present_set <= members_set:
+        if present_set is not members_set and not present_set <= members_set:
             stray = min(present_set - members_set)
             raise CaseError(f"{stray!r} is listed as present but is not a voting member of the {name}",
                             member=stray)
@@ -389,6 +389,8 @@ def _yes_no(rs: RuleSet, kind: str, roll: Roll, ballots: Mapping[str, Any], *, q
             intro: Sequence[Step] = ()) -> Outcome:
     """Decide a yes/no vote: quorum of the body, then the concurrence or approval threshold."""
     _check_casting_allowed(rs, roll.body, casting_vote)
+    if not isinstance(ballots, Mapping):
+        raise CaseError("ballots must be a map member → yes, no or abstain")
     _check_voters(rs, roll, ballots.keys(), roll.present)
     counts = _count_single(ballots, MOTION_CHOICES)
     yes, no, abstain = counts[YES], counts[NO], counts[ABSTAIN]
@@ -947,19 +949,15 @@ def tally_president(rule_set: RuleSet, members: Iterable[str] | Roll, present: I
         steps = list(vote.explanation)
         if vote.decision == Decision.ADOPTED:
             steps.append(Step(pr.article, f"{listed[0]} is elected President City."))
-            return _replace(vote, decision=Decision.ELECTED, winners=listed, explanation=tuple(steps))
+            return replace(vote, decision=Decision.ELECTED, winners=listed, explanation=tuple(steps))
         if vote.quorum is not None and not vote.quorum.met:
-            return _replace(vote, decision=Decision.NO_QUORUM, remaining=listed)
+            return replace(vote, decision=Decision.NO_QUORUM, remaining=listed)
         steps.append(Step(fallback.article, f"No decision: {fallback.text}"))
-        return _replace(vote, decision=Decision.NO_DECISION, fallback=fallback, explanation=tuple(steps))
+        return replace(vote, decision=Decision.NO_DECISION, fallback=fallback, explanation=tuple(steps))
     held = _rounds(ballots)
     casting = _casting_votes(casting_votes, len(held))
     spec = _Ballot("president", pr.article, pr.win, pr.repeat_rounds, fallback, Decision.ELECTED, "candidate")
     return _exhaustive(rule_set, spec, roll, listed, held, casting, ())
-
-
-def _replace(outcome: Outcome, **changes: Any) -> Outcome:
-    return replace(outcome, **changes)
 
 
 # --- EXCOM elections (Art. 12.1, 12.4) -------------------------------------------------------------
@@ -1135,7 +1133,8 @@ def tally_excom_election(rule_set: RuleSet, members: Iterable[str] | Roll, prese
 
     first = held[0]
     votes = _approval_counts(rule_set, first, listed) if approval else _block_counts(first, set(listed), seats)
-    counts = {c: votes.get(c, 0) for c in listed}
+    counts = dict.fromkeys(listed, 0)
+    counts.update(votes)  # votes holds candidates only: _block_counts and _approval_counts check that
     # `required` is the smallest count meeting the threshold (Threshold.required), so >= decides.
     eligible = [c for c in listed if counts[c] >= required]
     below = [c for c in listed if counts[c] < required]

@@ -57,18 +57,18 @@ def world(app: Flask, session: Any, make_member: Any) -> dict[str, Any]:
     ulyanovsk = make_member("Ulyanovsk", country="Russia", region="Europe", category="associate")
     gone = make_member("Gone City", country="Nowhere", status="withdrawn", status_effective_on="2016-01-01")
 
-    def add(member: Member, name: str, voting: bool, active: bool = True) -> Delegate:
-        d = roster.add_delegate(session.get(Member, member.id), {
-            "display_name": name, "email": f"{name.split()[0].lower()}@{member.name[:4].lower()}.example", "is_voting": voting})
+    def add(member: Member, name: str, email: str, voting: bool, active: bool = True) -> Delegate:
+        d = roster.add_delegate(session.get(Member, member.id), {"display_name": name, "email": email, "is_voting": voting})
         d.is_active = active
         return d
 
     delegates = [
-        add(beyoglu, "Ayşe Yılmaz", True), add(beyoglu, "Mehmet Öz", True), add(beyoglu, "Deniz Kaya", False),
-        add(seoul, "Kim Minjun", True), add(ulyanovsk, "Olga Petrova", False),
+        add(beyoglu, "Ayşe Yılmaz", "ayse@beyoglu.example", True), add(beyoglu, "Mehmet Öz", "mehmet@beyoglu.example", True),
+        add(beyoglu, "Deniz Kaya", "deniz@beyoglu.example", False), add(seoul, "Kim Minjun", "kim@seoul.example", True),
+        add(ulyanovsk, "Olga Petrova", "olga@ulyanovsk.example", False),
     ]
-    add(seoul, "Former Delegate", True, active=False)
-    add(gone, "Nobody Here", True)
+    add(seoul, "Former Delegate", "former@seoul.example", True, active=False)
+    add(gone, "Nobody Here", "nobody@gone.example", True)
     roster.seat_member(session.get(Member, seoul.id), "president", 2016, 2018)
     ga = meeting_service.create_meeting({
         "key": "ga-2017", "title": "4th General Assembly", "body": "ga", "rule_set": "wego-2017",
@@ -206,7 +206,7 @@ def test_the_command_pages_and_filters(app: Flask, session: Any, world: dict[str
     result = app.test_cli_runner().invoke(args=["badges", "--meeting", "ga-2017", "--member", "BEYOĞLU", "--out", str(out)])
     assert result.exit_code == 0 and "Wrote 3 badges for 1 member" in result.output
     result = app.test_cli_runner().invoke(args=["badges", "--meeting", "excom-2017", "--out", str(out)])
-    assert result.exit_code == 0 and "Wrote 1 badge for 1 member of Executive Committee 2017" in result.output
+    assert result.exit_code == 0 and "Wrote 11 badges for 1 member of Executive Committee 2017" in result.output
 
 
 def test_the_command_refuses_clearly_and_changes_nothing(app: Flask, session: Any, world: dict[str, Any],
@@ -295,7 +295,7 @@ def test_print_badges_from_the_browser_needs_confirmation(client: Any, session: 
 
     one = client.post(f"/meetings/{world['ga'].id}/badges.pdf",
                       data={"confirm": "yes", "member": str(world["ayse"].member_id)})
-    assert one.status_code == 200 and "badges-ga-2017-Bey%C4%9Foglu.pdf" in one.headers["Content-Disposition"]
+    assert one.status_code == 200 and "badges-ga-2017-Beyo%C4%9Flu.pdf" in one.headers["Content-Disposition"]
     rows = tokens_of(session)
     assert len(rows) == 8 and sum(t.revoked_at is None for t in rows) == 5
     urls = pdf_qr_urls(one.data, tmp_path)
@@ -471,6 +471,17 @@ def test_email_with_the_mail_server_down(app: Flask, client: Any, session: Any, 
     session.expire_all()
     assert count(session, EnrolmentToken) == before_tokens and count(session, AuditEvent) == before_events
     assert client.get(f"/e/{earlier}").status_code == 200  # nothing was revoked either
+
+
+def test_email_to_an_address_smtp_cannot_carry(app: Flask, client: Any, session: Any, world: dict[str, Any],
+                                               secretariat: Any, smtp: Inbox) -> None:
+    deniz = session.get(Delegate, world["delegates"][2].id)
+    deniz.email = "deniz.kaya.ş@beyoglu.example"
+    session.commit()
+    resp = client.post(f"/delegates/{deniz.id}/enrolment", data={"action": "email"})
+    assert resp.status_code == 422
+    assert "cannot be used to send mail" in resp.get_data(as_text=True)
+    assert smtp.messages == [] and count(session, EnrolmentToken) == 0
 
 
 # ---------------------------------------------------------------- roles

@@ -270,6 +270,11 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate)
         raise BallotRefused("closed", f"This vote closed at {vote.closed_at:%H:%M:%S} UTC; your ballot was not counted.",
                             hint="Wait for the chair to open the next vote.", status=409)
     definition = definition_of(vote)
+    if key.enrol_seq > definition["registry"]["seq"]:
+        # Signatures are checked against the key registry as it stood when the vote opened.
+        raise BallotRefused("key_too_new", "This phone was set up after the vote opened, so it cannot sign in this vote.",
+                            hint="Your city's other representative can vote now, or you can vote from the next vote.",
+                            status=403)
     roll = definition["roll"]
     member = delegate.member
     if ballot.member not in {m["id"] for m in roll["members"]}:

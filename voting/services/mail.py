@@ -10,7 +10,8 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
+from email.headerregistry import Address
+from email.utils import formatdate, make_msgid
 
 from flask import current_app, render_template
 
@@ -69,8 +70,14 @@ def enrolment_message(delegate: Delegate, issued: identity.IssuedToken, meeting:
     )
     msg = EmailMessage()
     msg["Subject"] = mail.subject
-    msg["From"] = formataddr(("WeGO Secretariat", sender))
-    msg["To"] = formataddr((delegate.display_name, delegate.email))
+    try:
+        msg["From"] = Address("WeGO Secretariat", addr_spec=sender)
+        msg["To"] = Address(delegate.display_name, addr_spec=delegate.email)  # names such as "Ayşe" are encoded
+    except ValueError:  # e.g. a non-ASCII local part, which plain SMTP cannot carry
+        raise Invalid(f"The e-mail address {delegate.email} cannot be used to send mail (it has letters outside "
+                      "plain ASCII before the @, or is not a valid address). Nothing was sent and no new code was issued.",
+                      hint="Correct the delegate's e-mail address on the roster, or show the QR code on screen "
+                           "instead.") from None
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=domain)
     msg.set_content(mail.text())
