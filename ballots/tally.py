@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import calendar
 import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -228,8 +229,9 @@ def _as_set(values: Iterable[str], what: str) -> frozenset[str]:
 class Roll:
     """The voting members of a body and those present, checked once when the vote opens (I-2).
 
-    A tally accepts a Roll in place of `members` (with `present` left as None), so a roll frozen
-    at opening is validated once however many rounds or re-counts follow.
+    `present=None` means every member is present. A tally accepts a Roll in place of `members`
+    (with `present` left as None), so a roll frozen at opening is validated once however many
+    rounds or re-counts follow.
     """
 
     body: str
@@ -1288,6 +1290,7 @@ def check_notice(rule_set: RuleSet, kind: str, notice_date: date | str, meeting_
 
 # --- cases: the JSON form used by the CLI and the web application --------------------------------
 
+_RULE_SET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _CASE_FIELDS = {
     "rule_set", "decision", "body", "members", "present", "non_voting_members", "ballots", "options",
     "candidates", "seats", "regions", "region_cap", "casting_vote", "answers", "deadline_passed", "deadline",
@@ -1326,6 +1329,11 @@ def tally_case(case: Mapping[str, Any], *, rulesets_dir: str | Path | None = Non
     name = case.get("rule_set")
     if not isinstance(name, str) or not name:
         raise CaseError("the case needs 'rule_set', e.g. \"wego-2017\"")
+    # A case names a rule set by id only, never by path, so a case file cannot make the tally
+    # read an arbitrary file; another directory of rule sets is chosen by the caller.
+    if not _RULE_SET_ID.fullmatch(name) or name.endswith(".toml"):
+        raise CaseError(f"rule_set must be an id such as \"wego-2017\", not {name!r}; for rule sets kept "
+                        "elsewhere pass their directory (--rulesets DIR)")
     try:
         rs = load_rule_set(name, rulesets_dir)
     except RuleSetError as exc:

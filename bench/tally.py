@@ -75,7 +75,13 @@ def block_vote(rs: object, rng: random.Random) -> None:
     members = [f"city-{i:03d}" for i in range(200)]
     candidates = [f"cand-{i:02d}" for i in range(30)]
     seats = 20
-    ballots = {m: rng.sample(candidates, rng.randint(0, seats)) for m in members}
+    # Each member names 10 to 20 candidates, favouring the lower-numbered ones, so the count
+    # elects some candidates, leaves others below the threshold and ranks the rest.
+    def ballot() -> list[str]:
+        ranked = sorted(candidates, key=lambda c: rng.random() * (1 + int(c[-2:]) / 6))
+        return ranked[:rng.randint(10, seats)]
+
+    ballots = {m: ballot() for m in members}
     names = sum(len(b) for b in ballots.values())
     roll = Roll("ga", members, members)
     times = race({

@@ -85,6 +85,7 @@ def _register_blueprints(app: Flask) -> None:
     from .assembly.views import bp as assembly_bp
     from .auth.views import bp as auth_bp
     from .badges.views import bp as badges_bp
+    from .chair.console import bp as console_bp
     from .chair.views import bp as chair_bp
     from .roster.views import bp as roster_bp
 
@@ -93,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(assembly_bp)
     app.register_blueprint(casting_bp)
     app.register_blueprint(chair_bp)
+    app.register_blueprint(console_bp)
     app.register_blueprint(badges_bp)
 
 

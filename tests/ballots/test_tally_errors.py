@@ -98,6 +98,8 @@ REJECTIONS = {
     "unknown field": (motion(ballot={}), None, "unknown field 'ballot'"),
     "no rule set": (motion(rule_set=""), None, "needs 'rule_set'"),
     "unknown rule set": (motion(rule_set="wego-1999"), None, "no rule set 'wego-1999'"),
+    "rule set by path": (motion(rule_set="../ballots/rulesets/wego-2017.toml"), None,
+                         "rule_set must be an id such as"),
     "unknown decision": (motion(decision="referendum"), None, "decision must be one of"),
     "unknown body": (motion(body="council"), None, "unknown body 'council'"),
     "no present": ({k: v for k, v in motion().items() if k != "present"}, None, "needs 'present'"),

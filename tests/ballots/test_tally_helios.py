@@ -3,9 +3,11 @@
 Helios (benadida/helios-server, helios/models.py, `one_question_winner`) declares the winner of
 an "absolute" single-choice question iff its count >= num_cast_votes // 2 + 1, i.e. strictly
 more than half of the votes cast. Issue #417 / PR #418 restored that integer division after the
-Python 3 port had made it a float comparison, under which 3 of 5 no longer won. The result
-vectors below are the absolute-majority cases of the regression tests in a Helios library port
-(`TestElectionResults`: five answers, five ballots cast), plus the #417 case itself.
+Python 3 port had made it a float comparison, under which 3 of 5 no longer won. Helios's own
+test suite holds no winner vectors, so the result vectors below are the absolute-majority cases
+of the regression tests in a Helios library port (anarvote/helios_lib,
+helios_lib/tests/test_election.py, `TestElectionResults`: five answers, five ballots cast), plus
+the #417 case itself.
 
 Where the rules coincide:
 * Art. 10.8 under wego-2017, "a simple majority approval of the members of the Executive

@@ -114,6 +114,17 @@ def _decode_qr(png: bytes) -> str:
     return texts[0]
 
 
+def _read_screen(screen: Any) -> str:
+    """Point a phone at the hall's screen: decode the QR as shown. Should the code rotate while the
+    picture is taken (the new image still loading), look again."""
+    for _ in range(3):
+        try:
+            return _decode_qr(screen.locator("#venue-qr").screenshot())
+        except AssertionError:
+            screen.wait_for_timeout(500)
+    return _decode_qr(screen.locator("#venue-qr").screenshot())
+
+
 def _device_keys(session: Any, **where: Any) -> list[dict[str, Any]]:
     """The registered keys as plain values, read in a transaction that ends at once: on SQLite the
     test's session writes (BEGIN IMMEDIATE), and holding its lock would stall the live server."""
@@ -161,6 +172,7 @@ def test_badge_enrol_then_venue_checkin_counts_member_present(
         console: Any, shot: Any) -> None:
     from playwright.sync_api import expect
 
+    assert app.config["WTF_CSRF_ENABLED"] and app.config["SESSION_COOKIE_SECURE"]  # as in production
     meeting = _now_meeting(session, "excom-seoul")
     members = _excom(session, make_member, [("Seoul", "Korea"), ("Ulaanbaatar", "Mongolia"), ("Chengdu", "China"),
                                             ("Kazan", "Russia")])
@@ -220,7 +232,7 @@ def test_badge_enrol_then_venue_checkin_counts_member_present(
             " return i.complete && i.naturalWidth > 0 && i.src.includes('w=')"
             " && document.getElementById('venue-text').textContent.length === 12; }", timeout=WAIT_MS)
         shot(screen, "projector-venue-code")
-        venue_url = _decode_qr(screen.locator("#venue-qr").screenshot())
+        venue_url = _read_screen(screen)
         assert re.fullmatch(rf"{re.escape(live_server)}/c/excom-seoul/[A-Z2-7]{{12}}", venue_url), venue_url
 
         roll = console.watch(chair.new_page())

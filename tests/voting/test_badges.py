@@ -24,13 +24,12 @@ from aiosmtpd.controller import Controller
 from flask import Flask, g
 from PIL import Image
 from sqlalchemy import func, select
+from test_enrolment_tokens import DEVICE, Phone, enrol  # same folder (pytest prepends it)
 
 from voting.models import AuditEvent, Delegate, DeviceKey, EnrolmentToken, Member, utcnow
 from voting.qr import qr_png
 from voting.services import audit, badges, identity, roster
 from voting.services import meetings as meeting_service
-
-from test_enrolment_tokens import DEVICE, Phone, enrol  # same folder (pytest prepends it)
 
 BASE = "https://vote.example.org"
 STAFF = ["secretariat", "chair", "secretary-general", "observer"]

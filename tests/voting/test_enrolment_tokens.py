@@ -163,7 +163,7 @@ def test_a_bad_code_says_which_it_is_and_signs_nobody_in(kind: str, app: Flask, 
 
 def test_each_refusal_has_its_own_message(app: Flask, client: Any, session: Any, delegate: Delegate) -> None:
     messages = {}
-    for kind, (make, _status, reason, _words) in BAD_CODES.items():
+    for make, _status, reason, _words in BAD_CODES.values():
         token = make(session, delegate, app)
         messages[reason] = client.post("/api/enrol", json=Phone().proof(token, delegate)).get_json()["message"]
     assert len(set(messages.values())) == len(messages) == 5

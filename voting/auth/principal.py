@@ -61,7 +61,9 @@ login_manager.anonymous_user = Anonymous
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to see that page."
 login_manager.login_message_category = "info"
-login_manager.session_protection = "strong"
+# "basic", not "strong": a phone moving from hall Wi-Fi to mobile data changes address, and must
+# stay signed in; delegate sessions are tied to their enrolled key instead (load_user).
+login_manager.session_protection = "basic"
 
 
 @login_manager.user_loader

@@ -15,7 +15,17 @@ from .common import (
 from .identity import Attendance, DeviceKey, EnrolmentToken, KeyEvent
 from .meetings import AgendaItem, Candidacy, Meeting
 from .roster import Delegate, ExcomSeat, Member, StaffAccount
-from .votes import ONE_OPTION_KINDS, YES_NO_KINDS, Ballot, SignedCheckpoint, Vote, VoteKind, VoteState
+from .votes import (
+    ONE_OPTION_KINDS,
+    YES_NO_KINDS,
+    Ballot,
+    Certificate,
+    HandCount,
+    SignedCheckpoint,
+    Vote,
+    VoteKind,
+    VoteState,
+)
 
 __all__ = [
     "AgendaItem",
@@ -35,10 +45,12 @@ __all__ = [
     "Candidacy",
     "CandidacyKind",
     "Category",
+    "Certificate",
     "ChainHead",
     "DecisionKind",
     "Delegate",
     "ExcomSeat",
+    "HandCount",
     "Meeting",
     "Member",
     "MemberStatus",

@@ -113,3 +113,33 @@ class SignedCheckpoint(Base):
     root: Mapped[str] = mapped_column(String(64))
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Certificate(Base):
+    """The certified result of a vote: canonical body signed by the organization and the chair."""
+
+    __tablename__ = "certificate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("vote.id"), unique=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    method: Mapped[str] = mapped_column(String(20))
+    certified_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    certified_by: Mapped[str] = mapped_column(String(120))
+
+    vote: Mapped[Vote] = relationship()
+
+
+class HandCount(Base):
+    """A show-of-hands count recorded by the chair and confirmed by a second staff account."""
+
+    __tablename__ = "hand_count"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("vote.id"), unique=True)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_by: Mapped[str | None] = mapped_column(String(120))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

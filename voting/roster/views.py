@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ballots.rules import available_rule_sets
 
@@ -172,7 +173,8 @@ def members() -> Any:
         query = query.where(Member.region == filters.region.data)
     if filters.status.data:
         query = query.where(Member.status == filters.status.data)
-    rows = db.session.scalars(query.order_by(Member.is_placeholder, Member.name, Member.country)).all()
+    rows = db.session.scalars(query.options(selectinload(Member.delegates))
+                              .order_by(Member.is_placeholder, Member.name, Member.country)).all()
     filtered = bool(q or filters.category.data or filters.region.data or filters.status.data)
     return render_template(
         "roster/members.html", filters=filters, members=rows, filtered=filtered,
@@ -318,7 +320,7 @@ def delegate_deactivate(delegate_id: int) -> Any:
 @roles(*READERS)
 def seats() -> Any:
     """Executive Committee seats grouped by term, offices first (Art. 12.1)."""
-    rows = db.session.scalars(select(ExcomSeat).join(Member)).all()
+    rows = db.session.scalars(select(ExcomSeat).join(Member).options(selectinload(ExcomSeat.member))).all()
     terms: dict[tuple[int, int], list[ExcomSeat]] = {}
     for s in sorted(rows, key=lambda s: (-s.term_start, -s.term_end, OFFICE_ORDER[s.office], s.member.name)):
         terms.setdefault((s.term_start, s.term_end), []).append(s)

@@ -169,7 +169,7 @@ class KeyStatus:
 
 
 STATUS_FILTERS = {
-    "": "Every delegate",
+    "": "Any status",
     "phone": "Phone set up",
     "waiting": "No phone yet, code waiting",
     "needs-code": "No phone, no usable code",

@@ -82,12 +82,15 @@ class Option:
 
 
 def _clean_options(kind: VoteKind, options: Sequence[Option] | None, seats: int | None) -> list[dict[str, str]]:
-    if kind in YES_NO_KINDS:
+    if kind == VoteKind.PRESIDENT_SOLE:
+        if len(options or []) != 1:
+            raise Invalid("A sole president candidate is elected by motion: name exactly that one candidate.")
+    elif kind in YES_NO_KINDS:
         if options:
             raise Invalid("A yes/no vote has no list of options.")
         return []
     opts = list(options or [])
-    if len(opts) < (1 if kind in (VoteKind.EXCOM_APPROVAL, VoteKind.EXCOM_BLOCK) else 2):
+    if len(opts) < (1 if kind in (VoteKind.EXCOM_APPROVAL, VoteKind.EXCOM_BLOCK, VoteKind.PRESIDENT_SOLE) else 2):
         raise Invalid("This vote needs at least two options (one candidate for an approval ballot).")
     ids = [o.id for o in opts]
     if len(set(ids)) != len(ids) or any(not OPTION_ID.match(i) or i == ABSTAIN for i in ids):

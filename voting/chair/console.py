@@ -1,0 +1,178 @@
+"""The chair's console (a laptop page) and the projector: agenda, open and close votes, live
+turnout, the tally with its explanation, next rounds; the projector never shows partial results."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from ..auth.access import ANY_STAFF, public, roles
+from ..errors import Invalid, NotFound
+from ..extensions import db
+from ..models import AgendaItem, DecisionKind, Meeting, Vote, VoteState
+from ..services import attendance, casting, chairing
+from ..services.casting import Option
+
+bp = Blueprint("console", __name__)
+
+
+def _meeting(meeting_id: int) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise NotFound("There is no such meeting.", hint="Choose a meeting from the list.")
+    return meeting
+
+
+def _item(item_id: int) -> AgendaItem:
+    item = db.session.get(AgendaItem, item_id)
+    if item is None:
+        raise NotFound("There is no such agenda item.")
+    return item
+
+
+def _vote(vote_id: int) -> Vote:
+    vote = db.session.get(Vote, vote_id)
+    if vote is None:
+        raise NotFound("There is no such vote.")
+    return vote
+
+
+@bp.get("/chair/meetings/<int:meeting_id>")
+@roles(*ANY_STAFF)
+def console(meeting_id: int) -> Any:
+    """The agenda with each item's votes and, for the chair, what to open next."""
+    meeting = _meeting(meeting_id)
+    items = [(item, chairing.votes_of(item), chairing.candidates_for(item), chairing.default_seats(item))
+             for item in meeting.agenda]
+    return render_template("chair/console.html", meeting=meeting, items=items, roll=attendance.roll(meeting),
+                           open_vote=chairing.open_vote_of(meeting))
+
+
+def _options_from_form(item: AgendaItem) -> list[Option]:
+    chosen = request.form.getlist("option")
+    known = {c.option.id: c.option for c in chairing.candidates_for(item)}
+    options = [known[o] for o in chosen if o in known]
+    for line in (request.form.get("extra_options") or "").splitlines():
+        label = line.strip()
+        if label:
+            options.append(Option(chairing.option_id(label), label))
+    return options
+
+
+@bp.post("/chair/items/<int:item_id>/open")
+@roles("chair")
+def open_vote(item_id: int) -> Any:
+    """Open a vote of the kind the item needs, freezing the roll of members present."""
+    item = _item(item_id)
+    if item.decision in (DecisionKind.NONE,) and not request.form.get("confirm_report"):
+        raise Invalid("This item is a report with no decision. Tick the box to put a motion to the vote anyway.")
+    options = _options_from_form(item)
+    seats_raw = request.form.get("seats") or ""
+    seats = int(seats_raw) if seats_raw.strip().isdigit() else None
+    kind = chairing.kind_for(item, len(options), seats)
+    vote = casting.open_vote(item, kind, request.form.get("question", ""), options, seats=seats)
+    flash(f"The vote on agenda item {item.number} is open.", "success")
+    return redirect(url_for("console.vote_page", vote_id=vote.id))
+
+
+@bp.get("/chair/votes/<int:vote_id>")
+@roles(*ANY_STAFF)
+def vote_page(vote_id: int) -> Any:
+    """One vote: live turnout while open; after closing, the tally and its explanation."""
+    vote = _vote(vote_id)
+    definition = casting.definition_of(vote)
+    result = None
+    if vote.state != VoteState.OPEN:
+        from ..services import results
+
+        result = results.tally_item(vote.agenda_item, upto=vote)
+    return render_template("chair/vote.html", vote=vote, definition=definition, turnout=chairing.turnout(vote),
+                           result=result)
+
+
+@bp.get("/api/chair/votes/<int:vote_id>/turnout")
+@roles(*ANY_STAFF)
+def turnout_api(vote_id: int) -> Any:
+    return jsonify(chairing.turnout(_vote(vote_id)).to_json(names=True))
+
+
+@bp.post("/chair/votes/<int:vote_id>/close")
+@roles("chair")
+def close(vote_id: int) -> Any:
+    vote = casting.close_vote(_vote(vote_id))
+    flash(f"The vote is closed with {vote.log_size} ballots.", "success")
+    return redirect(url_for("console.vote_page", vote_id=vote.id))
+
+
+@bp.post("/chair/votes/<int:vote_id>/next-round")
+@roles("chair")
+def next_round(vote_id: int) -> Any:
+    """Open the next round of an exhaustive ballot with the options the tally says remain."""
+    from ..services import results
+
+    vote = _vote(vote_id)
+    new = results.open_next_round(vote)
+    flash(f"Round {new.round} is open.", "success")
+    return redirect(url_for("console.vote_page", vote_id=new.id))
+
+
+@bp.get("/chair/votes/<int:vote_id>/roll-call.csv")
+@roles("chair", "secretariat", "secretary-general")
+def roll_call(vote_id: int) -> Any:
+    """Who has voted (by member, with the representative and time); never the choices of an open vote."""
+    vote = _vote(vote_id)
+    definition = casting.definition_of(vote)
+    voted = chairing.who_voted(vote)
+    present = set(definition["roll"]["present"])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["member", "present_at_opening", "voted", "representative", "voted_at_utc"])
+    for m in definition["roll"]["members"]:
+        name, at = voted.get(m["id"], ("", None))
+        writer.writerow([m["name"], "yes" if m["id"] in present else "no", "yes" if m["id"] in voted else "no",
+                         name, at.isoformat() if at else ""])
+    filename = f"roll-call-{vote.meeting.key}-item{vote.agenda_item.number}-round{vote.round}.csv"
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# ---------------------------------------------------------------- the projector
+
+
+def projector_state(meeting: Meeting) -> dict[str, Any]:
+    """What the hall sees: the current vote's question and turnout, or the last certified result."""
+    vote = chairing.open_vote_of(meeting)
+    if vote is None:
+        vote = db.session.scalars(select(Vote).where(Vote.meeting_id == meeting.id)
+                                  .order_by(Vote.opened_at.desc())).first()
+    roll = attendance.roll(meeting)
+    state: dict[str, Any] = {"meeting": meeting.title, "present": roll.present, "total": roll.total,
+                             "quorum_required": roll.quorum_required, "vote": None}
+    if vote is None:
+        return state
+    t = chairing.turnout(vote)
+    state["vote"] = {"id": vote.id, "state": vote.state.value, "question": vote.question, "round": vote.round,
+                     "agenda_item": vote.agenda_item.number, "agenda_title": vote.agenda_item.title,
+                     **t.to_json(names=False)}
+    if vote.state == VoteState.CERTIFIED:
+        from ..services import results
+
+        state["vote"]["result"] = results.public_result(vote)
+    return state
+
+
+@bp.get("/projector/<int:meeting_id>")
+@public
+def projector(meeting_id: int) -> Any:
+    meeting = _meeting(meeting_id)
+    return render_template("chair/projector.html", meeting=meeting, state=projector_state(meeting))
+
+
+@bp.get("/api/projector/<int:meeting_id>")
+@public
+def projector_api(meeting_id: int) -> Any:
+    return jsonify(projector_state(_meeting(meeting_id)))

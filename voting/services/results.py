@@ -1,0 +1,122 @@
+"""Tallying an agenda item's closed votes under its rule set, next rounds, and results in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from ballots.canonical import parse_ballot
+from ballots.tally import CaseError, Decision, Outcome
+
+from ..errors import Conflict
+from ..extensions import db
+from ..models import AgendaItem, Ballot, Vote, VoteKind, VoteState
+from . import casting
+
+DECISION_WORDS = {
+    "adopted": "Adopted",
+    "not_adopted": "Not adopted",
+    "elected": "Elected",
+    "winner": "Decided",
+    "next_round": "Another round is needed",
+    "awaiting_casting_vote": "Tie: the Secretary General's casting vote is needed",
+    "no_decision": "No decision",
+    "no_quorum": "Not adopted: no quorum",
+    "pending": "Pending",
+}
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The tally of an item's rounds up to one vote, or why it cannot be tallied."""
+
+    outcome: Outcome | None
+    error: str | None
+    labels: dict[str, str]
+
+    @property
+    def words(self) -> str:
+        if self.outcome is None:
+            return self.error or ""
+        return DECISION_WORDS.get(str(self.outcome.decision), str(self.outcome.decision))
+
+    def label(self, option_id: str) -> str:
+        return self.labels.get(option_id, option_id)
+
+
+def rounds_of(item: AgendaItem, upto: Vote | None = None) -> list[Vote]:
+    """The item's closed rounds in order, up to and including `upto`."""
+    votes = db.session.scalars(select(Vote).where(Vote.agenda_item_id == item.id).order_by(Vote.round)).all()
+    out = []
+    for v in votes:
+        if v.state == VoteState.OPEN:
+            break
+        out.append(v)
+        if upto is not None and v.id == upto.id:
+            break
+    return out
+
+
+def choices_of(vote: Vote) -> dict[str, Any]:
+    """member ref → the choice on its counted ballot."""
+    rows = db.session.scalars(select(Ballot).where(Ballot.vote_id == vote.id).order_by(Ballot.leaf_index)).all()
+    return {b.member_ref: parse_ballot(b.bytes).to_json()["choice"] for b in rows}
+
+
+def _series(votes: list[Vote]) -> list[Vote]:
+    """The rounds that form one tally: an exhaustive ballot's rounds, or an election with its run-offs;
+    a motion stands alone (its latest vote)."""
+    if not votes:
+        return []
+    if votes[-1].kind in (VoteKind.MOTION, VoteKind.SPECIAL_SESSION, VoteKind.DISSOLVE_REGIONAL_OFFICE,
+                          VoteKind.PRESIDENT_SOLE):
+        return votes[-1:]
+    return votes
+
+
+def tally_item(item: AgendaItem, upto: Vote | None = None, casting_vote: str | None = None) -> ItemResult:
+    """The outcome of the item's closed rounds under its meeting's rule set (ballots.recount)."""
+    from ballots.recount import tally_votes
+
+    votes = _series(rounds_of(item, upto))
+    if not votes:
+        return ItemResult(None, "No closed vote yet.", {})
+    definitions = [casting.definition_of(v) for v in votes]
+    labels = {o["id"]: o["label"] for d in definitions for o in d["options"]}
+    try:
+        outcome = tally_votes(definitions, [choices_of(v) for v in votes], casting_vote=casting_vote)
+    except (CaseError, ValueError) as err:
+        return ItemResult(None, f"The tally could not be computed: {err}", labels)
+    return ItemResult(outcome, None, labels)
+
+
+def open_next_round(vote: Vote) -> Vote:
+    """The next round of an exhaustive ballot or election run-off, with the options still in the running."""
+    if vote.state == VoteState.OPEN:
+        raise Conflict("Close this round before opening the next.")
+    result = tally_item(vote.agenda_item, upto=vote)
+    outcome = result.outcome
+    if outcome is None or outcome.decision != Decision.NEXT_ROUND:
+        raise Conflict("The tally does not call for another round.", hint="Read the tally's explanation on this page.")
+    definition = casting.definition_of(vote)
+    remaining = [casting.Option(o, result.label(o)) for o in outcome.remaining]
+    seats = outcome.runoff_places if outcome.runoff_places else definition["seats"]
+    kind = vote.kind
+    if kind in (VoteKind.EXCOM_APPROVAL, VoteKind.EXCOM_BLOCK):
+        kind = VoteKind.EXCOM_BLOCK
+    question = vote.question
+    return casting.open_vote(vote.agenda_item, kind, question, remaining, seats=seats, round_number=vote.round + 1)
+
+
+def public_result(vote: Vote) -> dict[str, Any] | None:
+    """The certified result as the projector and the results page show it (None before certification)."""
+    from ..models import Certificate
+
+    cert = db.session.scalars(select(Certificate).where(Certificate.vote_id == vote.id)).first()
+    if cert is None:
+        return None
+    body = cert.document["body"]
+    return {"decision": body["outcome"]["decision"], "words": DECISION_WORDS.get(body["outcome"]["decision"], ""),
+            "counts": body["counts"], "explanation": body["outcome"]["explanation"], "hash": cert.sha256}
