@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import g, request_started
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -83,6 +84,15 @@ def app(app_config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setenv("VOTING_INSTANCE_PATH", str(tmp_path / "instance"))
     application = create_app(app_config)
+
+    # The `session` fixture keeps an app context pushed for the whole test and Flask reuses it for
+    # test-client requests, so flask.g (Flask-Login's cached user, Flask-WTF's CSRF token) would
+    # carry over from one request, and one client, to the next. Each request starts clean.
+    def forget(_sender: Any, **_extra: Any) -> None:
+        for name in ("_login_user", "csrf_token"):
+            g.pop(name, None)
+
+    request_started.connect(forget, application)
     yield application
     with application.app_context():
         db.remove()

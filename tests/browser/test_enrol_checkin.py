@@ -139,18 +139,16 @@ def _device_keys(session: Any, **where: Any) -> list[dict[str, Any]]:
 
 
 def _staff_login(browser: Any, base: str, console: Any, username: str, viewport: dict[str, int]) -> Any:
-    """A staff browser signed in by POST /login, as the sign-in form sends it (username, password and the
-    session's CSRF token). The form page itself cannot be used yet: templates/_macros.html, which it
-    imports, does not compile on Jinja 3.1 (see templates/roster/_roster.html)."""
+    """A staff browser signed in through the sign-in form at /login."""
     context = browser.new_context(viewport=viewport)
     page = console.watch(context.new_page())
-    page.goto(f"{base}/")
-    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
-    answer = context.request.post(f"{base}/login", form={"csrf_token": token or "", "username": username,
-                                                         "password": CHAIR_PASSWORD}, max_redirects=0)
-    assert answer.status == 302, answer.text()
-    page.goto(f"{base}/")
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", CHAIR_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/", timeout=WAIT_MS)
     assert f"Test {username}" in page.locator(".topbar").inner_text()
+    page.close()
     return context
 
 

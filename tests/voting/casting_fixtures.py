@@ -104,7 +104,10 @@ class Scenario:
         return fresh().get(Member, self.members[label])
 
     def client(self, name: str, algorithm: str = "Ed25519") -> VotingClient:
-        """The delegate's phone, enrolled on first use (an enrolment code, then POST /api/enrol)."""
+        """The delegate's phone, enrolled on first use (an enrolment code, then POST /api/enrol).
+
+        A key signs only in votes opened after its enrolment: get the phones before opening a vote.
+        """
         if name not in self.clients:
             self.clients[name] = self.enrol(name, algorithm)
         return self.clients[name]
@@ -137,7 +140,7 @@ class Scenario:
         from voting.services import casting, meetings
 
         if options is None:
-            options = {"host-city": HOST_CITY_OPTIONS, "president": HOST_CITY_OPTIONS,
+            options = {"host-city": HOST_CITY_OPTIONS, "president": CANDIDATES, "president-sole": CANDIDATES[:1],
                        "excom-block": CANDIDATES, "excom-approval": CANDIDATES[:2]}.get(kind)
         if seats is None and kind in ("excom-block", "excom-approval"):
             seats = 2

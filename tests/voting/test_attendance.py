@@ -335,10 +335,9 @@ def test_signed_out_phone_is_told_to_scan_its_badge(app: Any, session: Any, make
     assert phone.get("/c/excom-nobadge/AAAAAAAAAAAA").status_code == 400
 
 
-@pytest.mark.xfail(strict=True, reason="voting/auth/principal.py sets Flask-Login session_protection = 'strong', "
-                   "which ends the session when the phone's address changes (hall Wi-Fi to mobile data); a "
-                   "delegate then needs a new code from the desk to sign in again")
 def test_phone_stays_signed_in_when_its_network_changes(client: Any, hall: dict[str, Any]) -> None:
+    """A signed-out delegate needs a new code from the desk, so a new address (hall Wi-Fi to mobile
+    data) must not end the session (Flask-Login session_protection "basic", not "strong")."""
     assert client.get("/me").status_code == 200
     assert client.get("/me", environ_base={"REMOTE_ADDR": "100.64.7.9"}).status_code == 200  # mobile data
     assert client.get("/me").status_code == 200  # back on the hall's Wi-Fi

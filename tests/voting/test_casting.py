@@ -163,14 +163,27 @@ def test_ballot_signed_with_a_revoked_key_is_refused(scenario: Scenario) -> None
     # The phone is lost: the Secretariat re-issues the code (revoking the key); the new phone signs in.
     with writes() as s:
         token = identity.reissue(s.get(Delegate, scenario.delegates["A1"])).token
-    assert VotingClient.request(phone, "GET", f"/api/votes/{vote_id}")[0] in (302, 401)  # old session is over
+    assert "vote_sha256" not in phone.request("GET", f"/api/votes/{vote_id}")[1]  # the old session is over
     phone.enrol(token)
     assert phone.key is not old_key
-    answer = refused(scenario, phone, vote_id, old, "key_revoked", 403, "switched off", "new code")
-    assert "Secretariat" in answer["hint"]
-    # The new key votes.
-    code, _ = phone.submit(vote_id, phone.sign_ballot(phone.vote_info(vote_id), "yes"))
-    assert code == 201
+    answer = refused(scenario, phone, vote_id, old, "key_revoked", 403, "key on this phone was switched off")
+    assert "Secretariat" in answer["hint"] and "new code" in answer["hint"]
+    # The new key was enrolled after this vote opened: it signs from the next vote on.
+    refused(scenario, phone, vote_id, phone.sign_ballot(phone.vote_info(vote_id), "yes"), "key_too_new", 403,
+            "set up after the vote opened")
+    later = scenario.open("motion")
+    assert phone.submit(later, phone.sign_ballot(phone.vote_info(later), "yes"))[0] == 201
+
+
+def test_key_enrolled_after_the_vote_opened_is_refused(scenario: Scenario) -> None:
+    other = scenario.client("A2")
+    vote_id = scenario.open("motion")
+    phone = scenario.client("A1")  # enrolled after the registry head was frozen into the vote
+    answer = refused(scenario, phone, vote_id, phone.sign_ballot(phone.vote_info(vote_id), "yes"), "key_too_new", 403,
+                     "phone was set up after the vote opened")
+    assert "other representative" in answer["hint"]
+    # The other representative, enrolled before the vote opened, votes for the city.
+    assert other.cast(vote_id, "yes")["ok"] is True
 
 
 def test_key_of_another_delegate_is_refused(scenario: Scenario) -> None:
@@ -277,9 +290,9 @@ def test_non_voting_attendee_is_refused(scenario: Scenario) -> None:
 
 
 def test_member_not_present_when_the_vote_opened_is_refused(scenario: Scenario) -> None:
+    phone = scenario.client("E1")
     vote_id = scenario.open("motion")
     scenario.check_in("E1")  # checked in after the vote opened: not on its roll
-    phone = scenario.client("E1")
     answer = refused(scenario, phone, vote_id, phone.sign_ballot(phone.vote_info(vote_id), "yes"), "not_on_roll", 403,
                      "Mexico City", "not on the roll", "when this vote opened")
     assert "Check in" in answer["hint"]
@@ -393,6 +406,8 @@ def test_log_root_and_every_receipt_consistent_with_the_final_checkpoint(scenari
     from ballots.checkpoint import Checkpoint
 
     voters = ["A1", "B1", "C1", "D1"]
+    for name in voters:
+        scenario.client(name)
     vote_id = scenario.open("motion")
     answers = [scenario.client(name).cast(vote_id, choice) for name, choice in zip(voters, ["yes", "no", "yes", "abstain"], strict=True)]
     rows = scenario.ballots(vote_id)
@@ -447,11 +462,12 @@ def test_every_kind_of_vote_accepts_a_valid_ballot(scenario: Scenario, kind: str
 
 
 def test_second_round_of_host_city_accepts_ballots(scenario: Scenario) -> None:
+    phone = scenario.client("A1")
     round1 = scenario.open("host-city")
-    scenario.client("A1").cast(round1, "sejong")
+    phone.cast(round1, "sejong")
     scenario.close(round1)
     round2 = scenario.open("host-city", item_id=scenario.vote(round1).agenda_item_id)
-    answer = scenario.client("A1").cast(round2, "ha-noi")
+    answer = phone.cast(round2, "ha-noi")
     assert answer["vote"]["round"] == 2 and answer["receipt"]["index"] == 0
     assert [b.vote_id for b in scenario.ballots()] == [round1, round2]
 

@@ -142,6 +142,8 @@ def test_members_list_counts_and_filters(client: Any, session: Any, secretariat:
     assert "Kazan" in body and "Seoul" not in body
     body = page(client.get("/members?q=%25"))
     assert "No member matches these filters" in body
+    resp = client.get("/members?category=bogus&status=gone")  # a stale or edited link lists everyone
+    assert resp.status_code == 200 and "3 full members · 1 friendship member" in page(resp)
 
 
 def test_unknown_member_is_a_helpful_404(client: Any, secretariat: Any) -> None:

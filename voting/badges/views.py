@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ..auth.access import roles
 from ..errors import Conflict, DomainError, Invalid, NotFound
 from ..extensions import db
-from ..models import Delegate, Meeting, utcnow
+from ..models import Delegate, Meeting
 from ..qr import qr_svg
 from ..services import badges, identity, mail
 from ..templating import fmt_datetime
@@ -74,12 +74,12 @@ def keys() -> Any:
     if filters["status"]:
         statuses = [s for s in statuses if s.group == filters["status"]]
     pages = max(1, -(-len(statuses) // PAGE_SIZE))
-    page = min(int(filters["page"] or 1), pages)
+    page = min(max(1, int(filters["page"] or 1)), pages)
     meetings = db.session.scalars(select(Meeting).order_by(Meeting.starts_at.desc())).all()
     return render_template(
         "badges/keys.html", meeting=meeting, meetings=meetings, filters=filters, counts=counts,
         statuses=statuses[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], shown=len(statuses), page=page, pages=pages,
-        status_filters=badges.STATUS_FILTERS, offset=meeting.utc_offset_minutes if meeting else 0, now=utcnow(),
+        status_filters=badges.STATUS_FILTERS, offset=meeting.utc_offset_minutes if meeting else 0,
         page_url=lambda n: _keys_url({**filters, "page": "" if n == 1 else str(n)}),
     )
 
@@ -123,7 +123,7 @@ def enrolment(delegate_id: int) -> Any:
         issued = identity.issue_token(delegate, meeting)
     url = badges.enrolment_url(issued.token)
     return render_template(
-        "badges/qr.html", delegate=delegate, meeting=meeting, issued=issued, url=url, entry=badges.typed_entry(url),
+        "badges/qr.html", delegate=delegate, meeting=meeting, issued=issued, entry=badges.typed_entry(url),
         qr=qr_svg(url, label=f"Enrolment QR code for {delegate.display_name}"), role=badges.role_words(delegate),
         expires=_when(issued, offset), switched_off=switched_off, back=back, filters=filters,
     )

@@ -25,6 +25,7 @@ from ..models import (
     ExcomSeat,
     Meeting,
     Member,
+    MemberStatus,
     Office,
     label,
 )
@@ -167,15 +168,17 @@ def members() -> Any:
     if q:
         query = query.where(or_(func.lower(Member.name).contains(q.lower(), autoescape=True),
                                 func.lower(Member.country).contains(q.lower(), autoescape=True)))
-    if filters.category.data:
-        query = query.where(Member.category == filters.category.data)
+    category = filters.category.data if filters.category.data in set(Category) else ""
+    status = filters.status.data if filters.status.data in set(MemberStatus) else ""
+    if category:
+        query = query.where(Member.category == category)
     if filters.region.data:
         query = query.where(Member.region == filters.region.data)
-    if filters.status.data:
-        query = query.where(Member.status == filters.status.data)
+    if status:
+        query = query.where(Member.status == status)
     rows = db.session.scalars(query.options(selectinload(Member.delegates))
                               .order_by(Member.is_placeholder, Member.name, Member.country)).all()
-    filtered = bool(q or filters.category.data or filters.region.data or filters.status.data)
+    filtered = bool(q or category or filters.region.data or status)
     return render_template(
         "roster/members.html", filters=filters, members=rows, filtered=filtered,
         counts=count_phrase(list(rows)), placeholders=sum(1 for m in rows if m.is_placeholder),
@@ -201,7 +204,7 @@ def member(member_id: int) -> Any:
     return render_template(
         "roster/member.html", member=m, events=events, diff=_diff,
         voting=roster_service.voting_count(m), limit=roster_service.max_voting_representatives(),
-        show_contact=_is_secretariat(), delegate_form=DelegateForm(formdata=None), confirm=ConfirmForm(),
+        show_contact=_is_secretariat(), delegate_form=DelegateForm(formdata=None),
         today=date.today(),
     )
 

@@ -92,7 +92,10 @@ def kind_for(item: AgendaItem, n_options: int, seats: int | None) -> VoteKind:
     if decision == DecisionKind.DISSOLVE_REGIONAL_OFFICE:
         return VoteKind.DISSOLVE_REGIONAL_OFFICE
     if decision == DecisionKind.HOST_CITY:
-        return VoteKind.HOST_CITY
+        # Where this body only confirms another body's selection (wego-2014: the GA confirms the
+        # EXCOM's choice, Art. 10.1(e)), the vote is a motion to confirm.
+        host = load_rule_set(item.meeting.rule_set).host_city
+        return VoteKind.HOST_CITY if item.meeting.body.value in host.selected_by else VoteKind.MOTION
     if decision == DecisionKind.REGIONAL_OFFICE_BID:
         return VoteKind.REGIONAL_OFFICE_BID
     if decision == DecisionKind.PRESIDENT:

@@ -1,0 +1,1045 @@
+"""The election record of a meeting (what is published) and its full, offline verification.
+
+CRYPTO_DESIGN.md "Election record and verifier"; the format is docs/record-format.md (with the
+JSON Schema docs/record.schema.json). verify_record checks every signature against the key
+registry, one counted ballot per member, the rebuilt Merkle roots against every signed checkpoint,
+the recount under the record's own rule-set text against each certificate, and both signatures of
+every certificate. Each failure is named by agenda item, vote, entry and check, in words.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ballots.canonical import InvalidBallot, NotCanonical, parse_ballot, parse_canonical, sha256_hex
+from ballots.certificate import (
+    CASTING_VOTE_KEYS,
+    METHODS,
+    SHOW_OF_HANDS,
+    SHOW_OF_HANDS_KEYS,
+    STAFF_MEMBER,
+    parse_time,
+    verify_certificate,
+)
+from ballots.checkpoint import Checkpoint, InvalidCheckpoint, origin_vote
+from ballots.log import EMPTY_ROOT, ballot_entry, consistency_proof, leaf_hash, node_hash
+from ballots.receipts import InvalidReceipt, Receipt, check_consistency, check_receipt, short_code
+from ballots.recount import (
+    ELECTION_KINDS,
+    VOTE_KINDS,
+    YES_NO_KINDS,
+    ballot_rounds,
+    choice_problem,
+    counts_summary,
+    rule_parameters,
+    tally_votes,
+)
+from ballots.registry import ACTIVE, UNKNOWN, KeyRegistry, RegistryError
+from ballots.rules import BODIES, RuleSet, RuleSetError, load_rule_set_file
+from ballots.signatures import BALLOT_LABEL, ED25519, InvalidKey, PublicKey, b64url_decode
+from ballots.tally import CaseError, Outcome
+
+__all__ = ["RECORD_TYPE", "RECORD_VERSION", "Check", "Report", "VoteLine", "verify_receipt", "verify_record"]
+
+RECORD_VERSION = 1
+RECORD_TYPE = "wego-election-record"
+RECORD_KEYS = frozenset({"v", "type", "meeting", "organization", "rule_sets", "registry", "items",
+                         "written_consent", "secret"})
+MEETING_KEYS = frozenset({"key", "title", "body"})
+ITEM_KEYS = frozenset({"agenda_item", "votes"})
+AGENDA_KEYS = frozenset({"number", "title", "decision"})
+VOTE_ENTRY_KEYS = frozenset({"definition", "ballots", "checkpoints", "certificate", "casting_vote"})
+BALLOT_ENTRY_KEYS = frozenset({"ballot", "signature", "key", "registry_seq"})
+DEFINITION_KEYS = frozenset({"v", "vote", "origin", "meeting", "agenda_item", "round", "kind", "question", "options",
+                             "seats", "rule_set", "roll", "registry", "opened_at", "secret"})
+ROLL_KEYS = frozenset({"members", "present", "total", "quorum_required"})
+
+_RULE_SET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_STAFF_REF = re.compile(r"s[0-9]+")
+
+
+class Check(NamedTuple):
+    """One check: where (agenda item, vote, entry), what was checked, whether it holds, and the detail."""
+
+    scope: str
+    check: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class VoteLine:
+    """The one-line summary of a vote in the report."""
+
+    scope: str
+    label: str
+    ballots: int
+    root: str | None
+    recount: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """The verifier's findings: every check (passing ones grouped per vote) and a line per vote."""
+
+    meeting: str
+    checks: tuple[Check, ...]
+    votes: tuple[VoteLine, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether every check holds (and there was something to check)."""
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def failures(self) -> tuple[Check, ...]:
+        """The checks that do not hold, in the order found."""
+        return tuple(c for c in self.checks if not c.ok)
+
+    def failures_in(self, scope: str) -> list[Check]:
+        """The failures within a scope (the scope itself and every entry under it)."""
+        return [c for c in self.failures if c.scope == scope or c.scope.startswith(scope + ",")]
+
+    def to_text(self) -> str:
+        """The report as a person reads it: a line per vote, then every failure named precisely."""
+        lines = [f"WeGO election record: {self.meeting}"]
+        for c in self.checks:
+            if c.scope in ("organization", "registry") and c.ok:
+                lines.append(f"{c.scope.capitalize()}: {c.detail}")
+            elif c.scope.startswith("rule set ") and c.ok:
+                lines.append(f"{c.scope.capitalize()}: {c.detail}")
+        for v in self.votes:
+            bad = self.failures_in(v.scope)
+            root = f"root {v.root[:12]}…" if v.root else "root not rebuilt"
+            verdict = "OK" if not bad else f"FAILED ({len(bad)} problem{'s' if len(bad) != 1 else ''})"
+            word = "ballot" if v.ballots == 1 else "ballots"
+            lines.append(f"{v.label}: {v.ballots} {word}, {root}, recount: {v.recount} — {verdict}")
+        failures = self.failures
+        if failures:
+            lines.append("")
+            lines.append(f"Problems ({len(failures)}):")
+            lines.extend(f"  {c.scope}: {c.detail}" for c in failures)
+            lines.append("")
+            lines.append(f"RESULT: FAILED: {len(failures)} of {len(self.checks)} checks do not hold. "
+                         "Do not rely on this record; ask the Secretariat for the original file.")
+        elif self.checks:
+            lines.append("")
+            lines.append(f"RESULT: OK: all {len(self.checks)} checks hold. Every ballot signature, log root, "
+                         "checkpoint, recount and certificate signature verifies.")
+        else:
+            lines.append("RESULT: FAILED: nothing could be checked.")
+        return "\n".join(lines)
+
+
+class _Collector:
+    """Gathers checks while the record is walked."""
+
+    def __init__(self) -> None:
+        self.checks: list[Check] = []
+        self.votes: list[VoteLine] = []
+
+    def ok(self, scope: str, check: str, detail: str) -> None:
+        self.checks.append(Check(scope, check, True, detail))
+
+    def fail(self, scope: str, check: str, detail: str) -> None:
+        self.checks.append(Check(scope, check, False, detail))
+
+
+@dataclass
+class _Context:
+    """What every vote is checked against: the meeting, the organization key, rule sets, the registry."""
+
+    meeting: Any = None
+    org: PublicKey | None = None
+    rule_sets: dict[str, RuleSet] = field(default_factory=dict)
+    rules_dir: Path | None = None
+    registry: KeyRegistry | None = None
+    seen_votes: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Vote:
+    """One vote as verified: its definition, counted choices, log and certificate."""
+
+    scope: str
+    ref: str
+    entry: Any
+    definition: dict[str, Any] | None = None
+    sha256: str = ""
+    choices: dict[str, Any] = field(default_factory=dict)
+    ballots: int = 0
+    leaves: list[bytes] | None = None
+    final: dict[str, Any] | None = None
+    root: str | None = None
+    casting: str | None = None
+    casting_ok: bool = True
+    show: dict[str, int] | None = None
+    recount: str = "not certified"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """A value as a person can read it in one line."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _loads(text: Any) -> Any:
+    """Lenient JSON for naming things in messages only (never for a check)."""
+    try:
+        return json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+def _majority(values: Sequence[Any], fallback: str) -> str:
+    """The most frequent text among values (the first on a tie): one changed copy cannot rename a vote."""
+    texts = [v for v in values if isinstance(v, str) and v]
+    if not texts:
+        return fallback
+    counts = Counter(texts)
+    best = max(counts.values())
+    return next(v for v in texts if counts[v] == best)
+
+
+# --- the record as a whole ----------------------------------------------------------------------
+
+
+def verify_record(record: Any, *, rulesets_dir: str | Path | None = None) -> Report:
+    """Verify a whole election record; rulesets_dir: trusted rule-set files the record's must equal."""
+    c = _Collector()
+    with tempfile.TemporaryDirectory(prefix="wego-verify-") as tmp:
+        meeting = _verify(record, c, Path(tmp), rulesets_dir)
+    return Report(meeting, tuple(c.checks), tuple(c.votes))
+
+
+def _meeting_label(meeting: Any) -> str:
+    if isinstance(meeting, Mapping):
+        body = {"ga": "General Assembly", "excom": "Executive Committee"}.get(meeting.get("body"), meeting.get("body"))
+        return f"meeting {meeting.get('key')} “{meeting.get('title')}” ({body})"
+    return "meeting unknown"
+
+
+def _verify(record: Any, c: _Collector, tmp: Path, rulesets_dir: str | Path | None) -> str:
+    if not isinstance(record, Mapping):
+        c.fail("record", "format", "The record is not a JSON object.")
+        return "meeting unknown"
+    missing, extra = sorted(RECORD_KEYS - set(record)), sorted(set(record) - RECORD_KEYS)
+    if missing or extra:
+        c.fail("record", "format", "The record " + "; ".join(
+            ([f"lacks {', '.join(missing)}"] if missing else []) + ([f"has unexpected {', '.join(extra)}"] if extra else []))
+            + ".")
+    if type(record.get("v")) is not int or record.get("v") != RECORD_VERSION or record.get("type") != RECORD_TYPE:
+        c.fail("record", "format", f"The file is not a {RECORD_TYPE} of version {RECORD_VERSION} "
+                                   f"(type {_short(record.get('type'))}, v {_short(record.get('v'))}).")
+    ctx = _Context(meeting=record.get("meeting"))
+    _check_meeting(c, ctx.meeting)
+    ctx.org = _organization(c, record.get("organization"))
+    ctx.rules_dir = tmp / "verified"
+    ctx.rules_dir.mkdir()
+    _rule_sets(c, ctx, record.get("rule_sets"), tmp, rulesets_dir)
+    ctx.registry = _registry(c, record.get("registry"))
+    if record.get("written_consent", []) != [] or record.get("secret", {}) != {}:
+        c.fail("record", "reserved", "The record holds written-consent or secret-ballot data, which this verifier "
+                                     "version does not check; use a newer verifier.")
+    items = record.get("items")
+    if not isinstance(items, list):
+        c.fail("record", "format", "The record's items must be a list of agenda items.")
+        items = []
+    for index, item in enumerate(items):
+        _verify_item(c, ctx, item, index)
+    return _meeting_label(ctx.meeting)
+
+
+def _check_meeting(c: _Collector, meeting: Any) -> None:
+    if not isinstance(meeting, Mapping) or set(meeting) != MEETING_KEYS \
+            or not all(isinstance(meeting[k], str) for k in MEETING_KEYS) or meeting["body"] not in BODIES:
+        c.fail("meeting", "format", "The record's meeting must be {\"key\", \"title\", \"body\"} with body "
+                                    "\"ga\" or \"excom\", as in every vote definition.")
+
+
+def _organization(c: _Collector, org: Any) -> PublicKey | None:
+    scope = "organization"
+    if not isinstance(org, Mapping) or set(org) != {"public_key", "key_id"}:
+        c.fail(scope, "format", "The organization must be {\"public_key\", \"key_id\"}.")
+        return None
+    try:
+        key = PublicKey.from_spki_b64(org["public_key"])
+    except (InvalidKey, TypeError) as exc:
+        c.fail(scope, "public key", f"The organization's public key cannot be read: {exc}")
+        return None
+    if key.algorithm != ED25519:
+        c.fail(scope, "public key", "The organization key must be an Ed25519 key.")
+        return None
+    if org["key_id"] != key.key_id:
+        c.fail(scope, "key id", f"The organization's key id {_short(org['key_id'])} is not the id of its public key "
+                                f"({key.key_id}).")
+    else:
+        c.ok(scope, "key id", f"Ed25519 key {key.key_id}")
+    return key
+
+
+def _rule_sets(c: _Collector, ctx: _Context, rule_sets: Any, tmp: Path, trusted: str | Path | None) -> None:
+    if not isinstance(rule_sets, Mapping) or not rule_sets:
+        c.fail("rule sets", "format", "The record must hold the text of every rule set it uses: "
+                                      "{id: {\"sha256\", \"toml\"}}.")
+        return
+    staging = tmp / "staging"
+    staging.mkdir()
+    for rid, entry in rule_sets.items():
+        scope = f"rule set {rid}"
+        if not isinstance(rid, str) or not _RULE_SET_ID.fullmatch(rid):
+            c.fail(scope, "format", "A rule-set id is 1 to 64 letters, digits, '.', '_' or '-'.")
+            continue
+        if not isinstance(entry, Mapping) or set(entry) != {"sha256", "toml"} or not isinstance(entry["toml"], str):
+            c.fail(scope, "format", "A rule set is {\"sha256\", \"toml\"} with the file's text.")
+            continue
+        try:
+            data = entry["toml"].encode("utf-8")
+        except UnicodeEncodeError:
+            c.fail(scope, "text", "The rule set's text is not valid Unicode.")
+            continue
+        if sha256_hex(data) != entry["sha256"]:
+            c.fail(scope, "sha256", f"The rule set's text hashes to {sha256_hex(data)}, not to the stated "
+                                    f"{_short(entry['sha256'])}: the text was changed.")
+            continue
+        path = staging / f"{rid}.toml"
+        path.write_bytes(data)
+        try:
+            rs = load_rule_set_file(path)
+        except RuleSetError as exc:
+            c.fail(scope, "loads", f"The rule set does not load: {exc}")
+            continue
+        if trusted is not None:
+            mine = Path(trusted) / f"{rid}.toml"
+            try:
+                theirs = sha256_hex(mine.read_bytes())
+            except OSError:
+                c.fail(scope, "trusted copy", f"There is no file {mine} to compare the record's rule set with.")
+                continue
+            if theirs != entry["sha256"]:
+                c.fail(scope, "trusted copy", f"The record's rule set differs from your copy {mine}.")
+                continue
+        (ctx.rules_dir / f"{rid}.toml").write_bytes(data)  # type: ignore[operator]
+        ctx.rule_sets[rid] = rs
+        c.ok(scope, "sha256", f"{rs.title}; sha256 {entry['sha256'][:12]}…")
+
+
+def _registry(c: _Collector, events: Any) -> KeyRegistry | None:
+    if not isinstance(events, list):
+        c.fail("registry", "format", "The key registry must be the list of its events, in order.")
+        return None
+    try:
+        registry = KeyRegistry.from_events(events)
+    except (RegistryError, TypeError, ValueError) as exc:
+        c.fail("registry", "chain and rules", f"The key registry does not verify: {exc} Ballot keys and "
+                                              "signatures are not checked against it.")
+        return None
+    c.ok("registry", "chain and rules", f"{len(registry)} events, head {registry.head[:12]}…")
+    return registry
+
+
+# --- an agenda item -----------------------------------------------------------------------------
+
+
+def _peek_ref(entry: Any, index: int) -> str:
+    """A vote's id for messages, by majority of the copies that name it (definition, certificate, ballots)."""
+    if not isinstance(entry, Mapping):
+        return f"#{index + 1}"
+    named: list[Any] = []
+    d = _loads(entry.get("definition"))
+    if isinstance(d, Mapping):
+        named.append(d.get("vote"))
+    cert = entry.get("certificate")
+    if isinstance(cert, Mapping) and isinstance(cert.get("body"), Mapping):
+        named.append(cert["body"].get("vote"))
+    ballots = entry.get("ballots")
+    if isinstance(ballots, list):
+        for b in ballots[:3]:
+            parsed = _loads(b.get("ballot")) if isinstance(b, Mapping) else None
+            if isinstance(parsed, Mapping):
+                named.append(parsed.get("vote"))
+    checkpoints = entry.get("checkpoints")
+    if isinstance(checkpoints, list) and checkpoints and isinstance(checkpoints[-1], Mapping):
+        origin = checkpoints[-1].get("origin")
+        named.append(origin_vote(origin) if isinstance(origin, str) else None)
+    return _majority(named, f"#{index + 1}")
+
+
+def _peek_number(item: Mapping[str, Any], index: int) -> str:
+    named: list[Any] = []
+    agenda = item.get("agenda_item")
+    if isinstance(agenda, Mapping):
+        named.append(agenda.get("number"))
+    votes = item.get("votes")
+    for entry in votes if isinstance(votes, list) else []:
+        d = _loads(entry.get("definition")) if isinstance(entry, Mapping) else None
+        if isinstance(d, Mapping) and isinstance(d.get("agenda_item"), Mapping):
+            named.append(d["agenda_item"].get("number"))
+    # The definitions are the signed copies: on a tie they decide.
+    return _majority(named[1:] + named[:1], f"item {index + 1}")
+
+
+def _verify_item(c: _Collector, ctx: _Context, item: Any, index: int) -> None:
+    if not isinstance(item, Mapping) or set(item) != ITEM_KEYS or not isinstance(item.get("votes"), list) \
+            or not item["votes"]:
+        c.fail(f"item {index + 1}", "format", "An agenda item is {\"agenda_item\", \"votes\"} with at least one vote.")
+        return
+    item_scope = f"agenda {_peek_number(item, index)}"
+    agenda = item["agenda_item"]
+    if not isinstance(agenda, Mapping) or set(agenda) != AGENDA_KEYS:
+        c.fail(f"{item_scope}, agenda item", "format", "The agenda item must be {\"number\", \"title\", \"decision\"}.")
+    votes = [_verify_vote(c, ctx, item_scope, agenda, entry, j) for j, entry in enumerate(item["votes"])]
+    for v in votes:
+        _read_show(v)
+    for j, v in enumerate(votes):
+        _verify_certificate(c, ctx, votes, j)
+        d = v.definition
+        label = f"Agenda {item_scope.removeprefix('agenda ')}, vote {v.ref}"
+        if d is not None:
+            label += f" (round {d.get('round')})"
+        c.votes.append(VoteLine(v.scope, label, v.ballots, v.root, v.recount))
+
+
+# --- a vote -------------------------------------------------------------------------------------
+
+
+def _definition_problems(d: Mapping[str, Any]) -> list[str]:
+    """What makes a definition unusable: its shape (docs/record-format.md "Vote definition")."""
+    if set(d) != DEFINITION_KEYS:
+        missing, extra = sorted(DEFINITION_KEYS - set(d)), sorted(set(d) - DEFINITION_KEYS)
+        return [f"The definition lacks {missing} / has unexpected {extra} keys."]
+    problems = []
+    if d["v"] != 1 or type(d["v"]) is not int:
+        problems.append("The definition's version 'v' must be 1.")
+    if not isinstance(d["vote"], str) or not d["vote"]:
+        problems.append("The definition's vote id must be text.")
+    elif not isinstance(d["origin"], str) or origin_vote(d["origin"]) != d["vote"]:
+        problems.append(f"The definition's log origin {_short(d['origin'])} does not end in /vote/{d['vote']}.")
+    if not isinstance(d["meeting"], Mapping) or set(d["meeting"]) != MEETING_KEYS or d["meeting"].get("body") not in BODIES:
+        problems.append("The definition's meeting must be {\"key\", \"title\", \"body\"}.")
+    if not isinstance(d["agenda_item"], Mapping) or set(d["agenda_item"]) != AGENDA_KEYS:
+        problems.append("The definition's agenda item must be {\"number\", \"title\", \"decision\"}.")
+    if type(d["round"]) is not int or d["round"] < 1:
+        problems.append("The definition's round must be a whole number of at least 1.")
+    kind = d["kind"]
+    if kind not in VOTE_KINDS:
+        problems.append(f"The vote kind {_short(kind)} is not one of {', '.join(VOTE_KINDS)}.")
+    options = d["options"]
+    if not isinstance(options, list) or not all(
+            isinstance(o, Mapping) and {"id", "label"} <= set(o) <= {"id", "label", "region"}
+            and isinstance(o["id"], str) and o["id"] and o["id"] != "abstain" for o in options):
+        problems.append("The definition's options must be {\"id\", \"label\"} objects with ids other than 'abstain'.")
+    elif len({o["id"] for o in options}) != len(options):
+        problems.append("The definition lists an option twice.")
+    elif kind in YES_NO_KINDS and len(options) != (1 if kind == "president-sole" else 0):
+        problems.append("A yes/no vote lists no options (a sole-candidate presidential vote lists its one candidate).")
+    elif kind in VOTE_KINDS and kind not in YES_NO_KINDS and not options:
+        problems.append("The vote lists no options.")
+    seats = d["seats"]
+    if kind in ELECTION_KINDS:
+        if type(seats) is not int or seats < 1:
+            problems.append("An election's seats must be a whole number of at least 1.")
+    elif seats is not None:
+        problems.append("Only an EXCOM election has seats.")
+    if not isinstance(d["rule_set"], str):
+        problems.append("The definition's rule set must be an id.")
+    roll = d["roll"]
+    if not isinstance(roll, Mapping) or set(roll) != ROLL_KEYS:
+        problems.append("The definition's roll must be {\"members\", \"present\", \"total\", \"quorum_required\"}.")
+    else:
+        members, present = roll["members"], roll["present"]
+        if not isinstance(members, list) or not all(isinstance(m, Mapping) and set(m) == {"id", "name"}
+                                                    and isinstance(m["id"], str) for m in members):
+            problems.append("The roll's members must be {\"id\", \"name\"} objects.")
+        elif len({m["id"] for m in members}) != len(members):
+            problems.append("The roll lists a member twice.")
+        elif not isinstance(present, list) or not all(isinstance(p, str) for p in present) \
+                or len(set(present)) != len(present):
+            problems.append("The roll's present must list member ids, each once.")
+        elif not set(present) <= {m["id"] for m in members}:
+            problems.append("The roll lists as present a member who is not on it.")
+        if type(roll["total"]) is not int or type(roll["quorum_required"]) is not int or \
+                (isinstance(members, list) and roll["total"] < len(members)):
+            problems.append("The roll's total and quorum_required must be whole numbers (total ≥ members).")
+    reg = d["registry"]
+    if not isinstance(reg, Mapping) or set(reg) != {"seq", "head"} or type(reg["seq"]) is not int or reg["seq"] < 0 \
+            or not isinstance(reg["head"], str) or not _HEX64.fullmatch(reg["head"]):
+        problems.append("The definition's registry must be {\"seq\", \"head\"}.")
+    if parse_time(d["opened_at"]) is None:
+        problems.append("The definition's opened_at must be an RFC 3339 UTC time.")
+    if d["secret"] is not False:
+        problems.append("A secret ballot is not part of this record format version.")
+    return problems
+
+
+def _check_definition(c: _Collector, ctx: _Context, v: _Vote, agenda: Any) -> None:
+    """Cross-checks of a well-formed definition against the record: meeting, agenda, rule set, registry."""
+    d = v.definition
+    assert d is not None
+    scope = v.scope
+    good = True
+    if d["meeting"] != ctx.meeting:
+        c.fail(f"{scope}, meeting", "meeting", f"The vote's definition names the meeting {_short(d['meeting'])}, but "
+                                               f"the record is of {_short(ctx.meeting)}.")
+        good = False
+    if d["agenda_item"] != agenda:
+        c.fail(f"{scope}, agenda item", "agenda item", f"The vote's definition names the agenda item "
+                                                       f"{_short(d['agenda_item'])}, but the record files it under "
+                                                       f"{_short(agenda)}.")
+        good = False
+    if d["vote"] in ctx.seen_votes:
+        c.fail(scope, "unique", f"The record holds vote {d['vote']} twice.")
+        good = False
+    ctx.seen_votes.add(d["vote"])
+    rs = ctx.rule_sets.get(d["rule_set"])
+    if rs is None:
+        c.fail(scope, "rule set", f"The vote runs under the rule set {_short(d['rule_set'])}, which the record does not "
+                                  "hold or which does not verify.")
+        good = False
+    else:
+        body, total = d["meeting"]["body"], d["roll"]["total"]
+        if rs.quorum(body).required(total) != d["roll"]["quorum_required"]:
+            c.fail(scope, "definition", f"The definition says {d['roll']['quorum_required']} members make a quorum of "
+                                        f"{total}; the rule set {rs.id} says {rs.quorum(body).required(total)}.")
+            good = False
+    reg = ctx.registry
+    if reg is not None:
+        seq, head = d["registry"]["seq"], d["registry"]["head"]
+        try:
+            at = reg.seq_of(head)
+        except RegistryError:
+            at = None
+        if at != seq:
+            c.fail(scope, "registry head", f"The definition's key-registry head {head[:12]}… is not the head of the "
+                                           f"published registry at seq {seq}.")
+            good = False
+    if good:
+        roll = d["roll"]
+        c.ok(scope, "definition", f"{d['kind']}, round {d['round']}, {len(roll['present'])} of {len(roll['members'])} "
+                                  f"members present, registry seq {d['registry']['seq']}, sha256 {v.sha256[:12]}…")
+
+
+def _verify_vote(c: _Collector, ctx: _Context, item_scope: str, agenda: Any, entry: Any, index: int) -> _Vote:
+    ref = _peek_ref(entry, index)
+    v = _Vote(f"{item_scope}, vote {ref}", ref, entry)
+    if not isinstance(entry, Mapping) or set(entry) != VOTE_ENTRY_KEYS:
+        c.fail(v.scope, "format", "A vote is {\"definition\", \"ballots\", \"checkpoints\", \"certificate\", "
+                                  "\"casting_vote\"}.")
+        return v
+    text = entry["definition"]
+    try:
+        data = text.encode("utf-8")
+        d = parse_canonical(data)
+    except (AttributeError, UnicodeEncodeError, NotCanonical) as exc:
+        c.fail(v.scope, "definition", f"The vote's definition is not canonical JSON text: {exc}")
+        return v
+    v.sha256 = sha256_hex(data)
+    problems = _definition_problems(d)
+    for p in problems:
+        c.fail(v.scope, "definition", p)
+    if problems:
+        return v
+    v.definition = d
+    _check_definition(c, ctx, v, agenda)
+    _verify_ballots(c, ctx, v, entry["ballots"])
+    _verify_log(c, ctx, v, entry["checkpoints"])
+    v.casting = _verify_casting(c, ctx, v, entry["casting_vote"])
+    return v
+
+
+def _verify_ballots(c: _Collector, ctx: _Context, v: _Vote, ballots: Any) -> None:
+    """Every signed ballot: canonical, of this vote, by a registered key of its delegate, on the roll, valid."""
+    d = v.definition
+    assert d is not None
+    if not isinstance(ballots, list):
+        c.fail(v.scope, "format", "The vote's ballots must be a list, in leaf order.")
+        return
+    v.ballots = len(ballots)
+    members = {m["id"] for m in d["roll"]["members"]}
+    present = frozenset(d["roll"]["present"])
+    def_seq = d["registry"]["seq"]
+    ref, number, sha = d["vote"], d["round"], v.sha256
+    reg = ctx.registry
+    leaves: list[bytes] | None = []
+    first_of: dict[str, int] = {}
+    counted: dict[str, Any] = {}
+    bad = 0
+    for i, e in enumerate(ballots):
+        scope = f"{v.scope}, ballot {i}"
+        if type(e) is not dict or e.keys() != BALLOT_ENTRY_KEYS:
+            c.fail(scope, "format", "A logged ballot is {\"ballot\", \"signature\", \"key\", \"registry_seq\"}.")
+            leaves, bad = None, bad + 1
+            continue
+        try:
+            data = e["ballot"].encode("utf-8")
+            signature = b64url_decode(e["signature"])
+            leaf = leaf_hash(ballot_entry(data, signature, e["key"]))
+        except (AttributeError, UnicodeError, ValueError, TypeError) as exc:
+            c.fail(scope, "format", f"The ballot's text, signature or key cannot be read ({exc}), so its log entry "
+                                    "cannot be rebuilt.")
+            leaves, bad = None, bad + 1
+            continue
+        if leaves is not None:
+            leaves.append(leaf)
+        try:
+            b = parse_ballot(data)
+        except (NotCanonical, InvalidBallot) as exc:
+            c.fail(scope, "format", f"The ballot is not a canonical ballot: {exc}")
+            bad += 1
+            continue
+        scope = f"{scope} (member {b.member})"
+        problems: list[tuple[str, str]] = []
+        if b.vote != ref or b.round != number or b.vote_sha256 != sha:
+            problems.append(("vote", f"The ballot was signed for vote {b.vote} round {b.round} with definition hash "
+                                     f"{b.vote_sha256[:12]}…, not for vote {ref} round {number} ({sha[:12]}…)."))
+        if e["key"] != b.key:
+            problems.append(("key", f"The record files the ballot under the key {_short(e['key'])}, but the ballot "
+                                    f"names {b.key}."))
+        if b.member not in members:
+            problems.append(("roll", f"{b.member} is not a voting member on the vote's roll."))
+        elif b.member not in present:
+            problems.append(("roll", f"{b.member} was not on the roll of members present when the vote opened."))
+        problem = choice_problem(d, b.choice)
+        if problem is not None:
+            problems.append(("choice", f"The ballot's choice is not valid: {problem}."))
+        if reg is not None:
+            problems.extend(_key_problems(reg, b.key, b.delegate, b.member, def_seq, e["registry_seq"], data,
+                                          signature))
+        earlier = first_of.get(b.member)
+        if earlier is not None:
+            problems.append(("one ballot per member", f"{b.member} already voted in this vote (ballot {earlier}); one "
+                                                      "vote per member, whichever representative casts it."))
+        else:
+            first_of[b.member] = i
+            if not problems:
+                counted[b.member] = b.choice
+        if problems:
+            bad += 1
+            for check, detail in problems:
+                c.fail(scope, check, detail)
+    v.choices = counted
+    v.leaves = leaves
+    if not bad and ballots:
+        checked = "signature and key checked against the registry" if reg is not None else "registry not available"
+        c.ok(v.scope, "ballots", f"{len(ballots)} ballots canonical, of this vote, members present, choices valid, "
+                                 f"one per member; {checked}")
+
+
+def _key_problems(reg: KeyRegistry, key: str, delegate: str, member: str, def_seq: int, rseq: Any, data: bytes,
+                  signature: bytes) -> list[tuple[str, str]]:
+    """A ballot's key: its delegate's and member's, enrolled by the vote's opening, not revoked when cast; and the signature."""
+    try:
+        holder = reg.holder(key)
+        public_key = reg.public_key(key)
+    except RegistryError:
+        return [("key", f"The key {key} is not in the key registry.")]
+    problems = []
+    if holder != (delegate, member):
+        problems.append(("key", f"The key {key} is enrolled for {holder[0]} of {holder[1]}, not for {delegate} of "
+                                f"{member}."))
+    status = reg.status(key, def_seq)
+    if status == UNKNOWN:
+        problems.append(("key", f"The key {key} was enrolled after the vote opened (registry seq {def_seq}), so it "
+                                "cannot sign in this vote."))
+    elif status != ACTIVE:
+        problems.append(("key", f"The key {key} was revoked before the vote opened (registry seq {def_seq})."))
+    if type(rseq) is not int or not def_seq <= rseq <= len(reg):
+        problems.append(("key", f"The ballot's registry seq {_short(rseq)} is not between the vote's {def_seq} and "
+                                f"the registry's last event {len(reg)}."))
+    elif status == ACTIVE and reg.status(key, rseq) != ACTIVE:
+        problems.append(("key", f"The key {key} was revoked at or before registry seq {rseq}, when the ballot was "
+                                "cast."))
+    if not public_key.verify(BALLOT_LABEL, data, signature):
+        problems.append(("signature", f"The signature does not verify under the key {key}: the ballot was changed "
+                                      "after signing, or another key signed it."))
+    return problems
+
+
+def _prefix_roots(leaves: Sequence[bytes], sizes: set[int]) -> dict[int, bytes]:
+    """The RFC 6962 root of the first n leaves for each n in sizes, in one pass (as CompactRange appends)."""
+    roots: dict[int, bytes] = {}
+    if 0 in sizes:
+        roots[0] = EMPTY_ROOT
+    peaks: list[bytes] = []
+    for n, leaf in enumerate(leaves, 1):
+        h, s = leaf, n - 1
+        while s & 1:
+            h = node_hash(peaks.pop(), h)
+            s >>= 1
+        peaks.append(h)
+        if n in sizes:
+            r = peaks[-1]
+            for p in reversed(peaks[:-1]):
+                r = node_hash(p, r)
+            roots[n] = r
+    return roots
+
+
+def _verify_log(c: _Collector, ctx: _Context, v: _Vote, checkpoints: Any) -> None:
+    """Every signed checkpoint: signed, of this vote's log, its root the root of that many of the record's ballots."""
+    d = v.definition
+    assert d is not None
+    if not isinstance(checkpoints, list):
+        c.fail(v.scope, "checkpoints", "The vote's checkpoints must be a list, in size order.")
+        return
+    parsed: list[Checkpoint] = []
+    bad = 0
+    for k, cj in enumerate(checkpoints):
+        size = cj.get("size") if isinstance(cj, Mapping) else None
+        scope = f"{v.scope}, checkpoint {size if type(size) is int else f'#{k + 1}'}"
+        try:
+            cp = Checkpoint.from_json(cj)
+        except InvalidCheckpoint as exc:
+            c.fail(scope, "format", str(exc))
+            bad += 1
+            continue
+        parsed.append(cp)
+        if cp.origin != d["origin"]:
+            c.fail(scope, "origin", f"The checkpoint is of the log {cp.origin!r}, not of this vote's {d['origin']!r}.")
+            bad += 1
+        if ctx.org is not None and not cp.verify(ctx.org):
+            c.fail(scope, "signature", "The checkpoint's signature does not verify under the organization key.")
+            bad += 1
+    n = v.ballots
+    sizes = [cp.size for cp in parsed]
+    if sizes != list(range(n + 1)):
+        c.fail(v.scope, "checkpoints", f"The record must hold one signed checkpoint for every log size from 0 to {n}, "
+                                       f"in order; it holds {_short(sizes, 60)}.")
+        bad += 1
+    final = next((cp for cp in parsed if cp.size == n), None)
+    if v.leaves is None:
+        c.fail(v.scope, "log", "The log cannot be rebuilt, because a ballot above cannot be read.")
+        return
+    roots = _prefix_roots(v.leaves, {cp.size for cp in parsed if cp.size <= n})
+    for cp in parsed:
+        root = roots.get(cp.size)
+        if root is not None and cp.root != root:
+            c.fail(f"{v.scope}, checkpoint {cp.size}", "root",
+                   f"The checkpoint's root {cp.root.hex()[:12]}… is not the root of the record's first {cp.size} "
+                   f"ballots ({root.hex()[:12]}…): a ballot logged by then was changed, removed or reordered.")
+            bad += 1
+    v.root = roots[n].hex() if n in roots else None
+    if final is not None:
+        v.final = final.to_json()
+    if not bad:
+        c.ok(v.scope, "log", f"{n} leaves rebuild the root {v.root}; {len(parsed)} checkpoints signed, each the root "
+                             "of a prefix of the same log (so each is consistent with the final one)")
+
+
+def _verify_casting(c: _Collector, ctx: _Context, v: _Vote, entry: Any) -> str | None:
+    """The Secretary General's signed casting vote: a staff key's ballot for this vote, valid when cast."""
+    if entry is None:
+        return None
+    d = v.definition
+    assert d is not None
+    scope = f"{v.scope}, casting vote"
+    v.casting_ok = False
+    if not isinstance(entry, Mapping) or set(entry) != CASTING_VOTE_KEYS:
+        c.fail(scope, "format", "A casting vote is {\"ballot\", \"signature\", \"key\", \"registry_seq\"}.")
+        return None
+    try:
+        data = entry["ballot"].encode("utf-8")
+        signature = b64url_decode(entry["signature"])
+        b = parse_ballot(data)
+    except (AttributeError, UnicodeError, ValueError, TypeError) as exc:
+        c.fail(scope, "format", f"The casting vote cannot be read: {exc}")
+        return None
+    problems = []
+    if b.vote != d["vote"] or b.round != d["round"] or b.vote_sha256 != v.sha256:
+        problems.append(f"It was signed for vote {b.vote} round {b.round}, not for this vote.")
+    if b.member != STAFF_MEMBER or not _STAFF_REF.fullmatch(b.delegate):
+        problems.append(f"It is cast by {b.delegate} for {b.member}; a casting vote is cast by the Secretary "
+                        "General's staff account (member 'staff').")
+    if entry["key"] != b.key:
+        problems.append(f"The record files it under the key {_short(entry['key'])}, but it names {b.key}.")
+    if not isinstance(b.choice, str):
+        problems.append("A casting vote names one choice.")
+    reg = ctx.registry
+    if reg is None:
+        problems.append("It cannot be checked without a valid key registry.")
+    else:
+        try:
+            holder, public_key = reg.holder(b.key), reg.public_key(b.key)
+        except RegistryError:
+            problems.append(f"The key {b.key} is not in the key registry.")
+        else:
+            if holder != (b.delegate, b.member):
+                problems.append(f"The key {b.key} is enrolled for {holder[0]} of {holder[1]}, not for {b.delegate}.")
+            rseq = entry["registry_seq"]
+            if type(rseq) is not int or not d["registry"]["seq"] <= rseq <= len(reg):
+                problems.append(f"Its registry seq {_short(rseq)} is not between the vote's and the registry's last.")
+            elif reg.status(b.key, rseq) != ACTIVE:
+                problems.append(f"The key {b.key} is {reg.status(b.key, rseq)} at registry seq {rseq}.")
+            if not public_key.verify(BALLOT_LABEL, data, signature):
+                problems.append(f"Its signature does not verify under the key {b.key}.")
+    for p in problems:
+        c.fail(scope, "casting vote", p)
+    if problems:
+        return None
+    v.casting_ok = True
+    c.ok(scope, "casting vote", f"{b.delegate} cast {b.choice}")
+    return str(b.choice)
+
+
+# --- certificates and the recount ---------------------------------------------------------------
+
+
+def _body(v: _Vote) -> Mapping[str, Any] | None:
+    cert = v.entry.get("certificate") if isinstance(v.entry, Mapping) else None
+    body = cert.get("body") if isinstance(cert, Mapping) else None
+    return body if isinstance(body, Mapping) else None
+
+
+def _read_show(v: _Vote) -> None:
+    """A show-of-hands vote's counts, as its certificate states them (the only record of them)."""
+    body = _body(v)
+    if body is not None and body.get("method") == SHOW_OF_HANDS:
+        show = body.get("show_of_hands")
+        if isinstance(show, Mapping) and isinstance(show.get("counts"), Mapping):
+            v.show = dict(show["counts"])
+
+
+def _describe(outcome: Mapping[str, Any]) -> str:
+    decision = str(outcome.get("decision", "?")).replace("_", " ")
+    winners = outcome.get("winners")
+    if isinstance(winners, list) and winners:
+        return f"{decision}: {', '.join(map(str, winners))}"
+    return decision
+
+
+def _difference(mine: Mapping[str, Any], theirs: Any) -> str:
+    if not isinstance(theirs, Mapping):
+        return "the certificate states no outcome"
+    if mine.get("decision") != theirs.get("decision"):
+        return f"the recount decides {_describe(mine)!r}, the certificate says {_describe(theirs)!r}"
+    for key in sorted(set(mine) | set(theirs)):
+        if mine.get(key) != theirs.get(key):
+            if key == "explanation" and isinstance(theirs.get(key), list):
+                for n, (a, b) in enumerate(zip(mine[key], theirs[key], strict=False), 1):
+                    if a != b:
+                        return f"the explanation differs at step {n}: the recount says {_short(a.get('text'), 120)}"
+            return f"the recount agrees on {_describe(mine)!r} but its {key!r} is {_short(mine.get(key))}, the " \
+                   f"certificate's {_short(theirs.get(key))}"
+    return "they differ"
+
+
+def _recount(ctx: _Context, votes: list[_Vote], j: int) -> Outcome | str:
+    """The outcome of the ballot ending at vote j, or why it cannot be recounted."""
+    definitions = [v.definition for v in votes]
+    if any(d is None for d in definitions[: j + 1]):
+        return "a vote definition of this agenda item does not read"
+    defs: list[dict[str, Any]] = [d for d in definitions[: j + 1] if d is not None]
+    try:
+        positions = ballot_rounds(defs, j)
+    except CaseError as exc:
+        return str(exc)
+    rounds = [votes[k] for k in positions]
+    if any(not r.casting_ok for r in rounds):
+        return "a casting vote of this ballot does not verify"
+    castings = {r.definition["round"]: r.casting for r in rounds if r.casting is not None and r.definition}
+    casting: Any = None
+    if castings:
+        kind = defs[j]["kind"]
+        casting = next(iter(castings.values())) if kind in YES_NO_KINDS else castings
+    try:
+        return tally_votes([defs[k] for k in positions], [{} if r.show is not None else r.choices for r in rounds],
+                           casting, [r.show for r in rounds], rulesets_dir=ctx.rules_dir)
+    except CaseError as exc:
+        return str(exc)
+
+
+def _verify_certificate(c: _Collector, ctx: _Context, votes: list[_Vote], j: int) -> None:
+    v = votes[j]
+    if not isinstance(v.entry, Mapping) or v.entry.get("certificate") is None:
+        return
+    scope = f"{v.scope}, certificate"
+    cert = v.entry["certificate"]
+    d = v.definition
+    if d is None:
+        c.fail(scope, "certificate", "The certificate cannot be checked: the vote's definition does not read.")
+        v.recount = "not run"
+        return
+    bad = 0
+
+    def fail(check: str, detail: str) -> None:
+        nonlocal bad
+        bad += 1
+        c.fail(scope, check, detail)
+
+    if ctx.org is None or ctx.registry is None:
+        fail("signatures", "The certificate's signatures cannot be checked without the organization key and a valid "
+                           "key registry.")
+    else:
+        for problem in verify_certificate(cert, ctx.org, ctx.registry):
+            fail("signatures", problem)
+    body = _body(v)
+    if body is None:
+        v.recount = "not run"
+        return
+    roll = d["roll"]
+    expected = {"vote": d["vote"], "vote_sha256": v.sha256, "meeting": d["meeting"], "agenda_item": d["agenda_item"],
+                "round": d["round"], "roll": {"present": roll["present"], "total": roll["total"]},
+                "opened_at": d["opened_at"], "checkpoint": v.final, "casting_vote": v.entry.get("casting_vote")}
+    for key, value in expected.items():
+        if body.get(key) != value:
+            source = "the record's final checkpoint" if key == "checkpoint" else \
+                "the record's casting vote" if key == "casting_vote" else "the vote's definition"
+            fail(key, f"The certificate's {key} is {_short(body.get(key))}, but {source} says {_short(value)}.")
+    rs = ctx.rule_sets.get(d["rule_set"])
+    if rs is not None:
+        want = {"id": rs.id, "sha256": rs.sha256, "parameters": rule_parameters(rs, d["kind"], d["meeting"]["body"])}
+        if body.get("rule_set") != want:
+            fail("rule set", f"The certificate's rule set {_short(body.get('rule_set'))} is not the record's {rs.id} "
+                             "with the thresholds it applies to this vote.")
+    reg = body.get("registry")
+    if not isinstance(reg, Mapping) or type(reg.get("seq")) is not int or reg["seq"] < d["registry"]["seq"]:
+        fail("registry", "The certificate's registry seq must be at or after the vote's own.")
+    times = [parse_time(body.get(k)) for k in ("opened_at", "closed_at", "certified_at")]
+    if any(t is None for t in times) or not times[0] <= times[1] <= times[2]:  # type: ignore[operator]
+        fail("times", "The certificate's times must be RFC 3339 UTC with opened ≤ closed ≤ certified.")
+    method = body.get("method")
+    show = body.get("show_of_hands")
+    if method not in METHODS:
+        fail("method", f"The method {_short(method)} is not one of {', '.join(METHODS)}.")
+    elif method == SHOW_OF_HANDS:
+        if not isinstance(show, Mapping) or set(show) != SHOW_OF_HANDS_KEYS \
+                or not all(isinstance(show[k], str) and _STAFF_REF.fullmatch(show[k])
+                           for k in ("recorded_by", "confirmed_by")) or show["recorded_by"] == show["confirmed_by"]:
+            fail("show of hands", "A show of hands names its counts and two different staff accounts (s<id>): the "
+                                  "one who recorded them and the one who confirmed them.")
+        if v.ballots:
+            fail("show of hands", f"The certificate counts by a show of hands, but {v.ballots} signed ballots were "
+                                  "logged in this vote.")
+    elif show is not None:
+        fail("show of hands", "Only a show-of-hands certificate carries show-of-hands counts.")
+    try:
+        counts = counts_summary(d, {} if v.show is not None else v.choices, v.show)
+    except CaseError as exc:
+        fail("counts", f"The counts cannot be recomputed: {exc}")
+    else:
+        if body.get("counts") != counts:
+            fail("counts", f"The certificate's counts {_short(body.get('counts'))} are not the record's "
+                           f"{_short(counts)}.")
+    outcome = _recount(ctx, votes, j)
+    if isinstance(outcome, str):
+        fail("recount", f"The recount cannot be run: {outcome}")
+        v.recount = "not run"
+    else:
+        mine = outcome.to_json()
+        v.recount = _describe(mine)
+        if body.get("outcome") != mine:
+            fail("recount", f"The recount under {d['rule_set']} differs from the certificate: "
+                            f"{_difference(mine, body.get('outcome'))}.")
+    if not bad:
+        c.ok(scope, "certificate", f"signed by the organization and the chair {body['chair']['holder']}; figures, "
+                                   f"roll, checkpoint and recount ({v.recount}) agree")
+
+
+# --- receipts -----------------------------------------------------------------------------------
+
+
+def _find_vote(record: Any, vote: str) -> tuple[Mapping[str, Any], dict[str, Any]] | None:
+    items = record.get("items") if isinstance(record, Mapping) else None
+    for item in items if isinstance(items, list) else []:
+        votes = item.get("votes") if isinstance(item, Mapping) else None
+        for entry in votes if isinstance(votes, list) else []:
+            if not isinstance(entry, Mapping):
+                continue
+            text = entry.get("definition")
+            try:
+                d = parse_canonical(text.encode("utf-8")) if isinstance(text, str) else None
+            except (UnicodeError, NotCanonical):
+                d = None
+            if d is not None and d.get("vote") == vote:
+                return entry, d
+    return None
+
+
+def _leaves(ballots: Any) -> list[bytes]:
+    if not isinstance(ballots, list):
+        raise ValueError("the vote's ballots are not a list")
+    leaves = []
+    for i, e in enumerate(ballots):
+        try:
+            leaves.append(leaf_hash(ballot_entry(e["ballot"].encode("utf-8"), b64url_decode(e["signature"]), e["key"])))
+        except (AttributeError, KeyError, TypeError, UnicodeError, ValueError) as exc:
+            raise ValueError(f"ballot {i} cannot be read ({exc})") from None
+    return leaves
+
+
+def verify_receipt(record: Any, receipt_json: Any) -> list[str]:
+    """What is wrong with a delegate's receipt against a record, in words; empty when it holds.
+
+    The receipt's vote must be in the record, its leaf the record's ballot at its index, its
+    inclusion proof valid against its signed checkpoint, that checkpoint the record's own of that
+    size, and consistent with the final checkpoint the certificate certifies.
+    """
+    try:
+        receipt = Receipt.from_json(receipt_json)
+    except InvalidReceipt as exc:
+        return [f"The receipt cannot be read: {exc}"]
+    org = record.get("organization") if isinstance(record, Mapping) else None
+    try:
+        org_key = PublicKey.from_spki_b64(org["public_key"])  # type: ignore[index]
+    except (InvalidKey, TypeError, KeyError):
+        return ["The record's organization key cannot be read, so no receipt can be checked against it."]
+    found = _find_vote(record, receipt.vote)
+    if found is None:
+        meeting = record.get("meeting") if isinstance(record, Mapping) else None
+        return [f"This record ({_meeting_label(meeting)}) holds no vote {receipt.vote}: the receipt belongs to "
+                "another meeting's record, or the vote is missing from this one."]
+    entry, d = found
+    problems = check_receipt(receipt, org_key, origin=d.get("origin"))
+    try:
+        leaves = _leaves(entry.get("ballots"))
+    except ValueError as exc:
+        return [*problems, f"The record's log of vote {receipt.vote} cannot be rebuilt: {exc}."]
+    cp = receipt.checkpoint
+    if receipt.index >= len(leaves):
+        problems.append(f"The record holds {len(leaves)} ballots of vote {receipt.vote}; the receipt's leaf "
+                        f"{receipt.index} is not among them.")
+    elif leaves[receipt.index] != receipt.leaf_hash:
+        problems.append(f"The ballot at leaf {receipt.index} of vote {receipt.vote} in the record is not the ballot of "
+                        "this receipt: their leaf hashes differ.")
+    same_size = [c for c in entry.get("checkpoints") or [] if isinstance(c, Mapping) and c.get("size") == cp.size]
+    if not same_size:
+        problems.append(f"The record has no checkpoint of size {cp.size} for vote {receipt.vote}, the one the receipt "
+                        "was given.")
+    elif same_size[0] != cp.to_json():
+        problems.append(f"The record's signed checkpoint of size {cp.size} differs from the receipt's: two different "
+                        "logs of the same size were signed.")
+    cert = entry.get("certificate")
+    try:
+        if isinstance(cert, Mapping) and isinstance(cert.get("body"), Mapping):
+            final = Checkpoint.from_json(cert["body"].get("checkpoint"))
+        else:
+            cps = entry.get("checkpoints")
+            final = Checkpoint.from_json(cps[-1] if isinstance(cps, list) and cps else None)  # type: ignore[arg-type]
+            problems.append(f"Vote {receipt.vote} is not certified; the receipt is checked against its last "
+                            "checkpoint.")
+    except InvalidCheckpoint as exc:
+        return [*problems, f"The final checkpoint of vote {receipt.vote} cannot be read: {exc}"]
+    if cp.size > len(leaves) or final.size != len(leaves):
+        problems.append(f"The final checkpoint is of {final.size} ballots and the record holds {len(leaves)}; the "
+                        f"receipt's log had {cp.size}.")
+        return problems
+    proof = consistency_proof(leaves, cp.size)
+    problems.extend(check_consistency(cp, final, proof, org_key))
+    return problems
+
+
+def receipt_summary(receipt_json: Any) -> str:
+    """A line naming the receipt's ballot, for the verifier's output."""
+    try:
+        receipt = Receipt.from_json(receipt_json)
+    except InvalidReceipt:
+        return "the receipt"
+    return f"the ballot at leaf {receipt.index} of vote {receipt.vote} (code {short_code(receipt.leaf_hash)})"

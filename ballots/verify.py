@@ -1,0 +1,93 @@
+"""The offline verifier of a meeting's election record, and of a delegate's receipt against it.
+
+    python -m ballots.verify RECORD.json [--receipt RECEIPT.json] [--rulesets DIR]
+
+Prints a report a person can read: a line per vote and every failure named by agenda item, vote,
+entry and check. Exit status: 0 when every check holds, 1 when one fails, 2 when a file cannot be
+read. It needs only the ballots/ package, cryptography and rfc8785 (docs/record-format.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ballots.record import receipt_summary, verify_receipt, verify_record
+
+OK, FAILED, UNREADABLE = 0, 1, 2
+
+
+class Unreadable(Exception):
+    """A file that is not there, not UTF-8 or not one JSON value."""
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json keeps the last of two equal keys; a record must say one thing, so such a file is unreadable.
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        obj[key] = value
+    return obj
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def read_json(path: str) -> Any:
+    """One JSON value from a file (or standard input for '-'), refusing duplicate keys and NaN."""
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise Unreadable(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return json.loads(data.decode("utf-8"), object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        raise Unreadable(f"{path} is not UTF-8 text") from None
+    except (ValueError, RecursionError) as exc:
+        raise Unreadable(f"{path} is not valid JSON: {exc}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Verify a record (and a receipt); print the report; return the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ballots.verify",
+        description="Verify a WeGO election record offline: every ballot signature against the key registry, "
+                    "the Merkle logs against the signed checkpoints, the recount against each certificate, and "
+                    "the certificates' signatures. Exit 0 if everything holds, 1 if a check fails, 2 if a file "
+                    "cannot be read.")
+    parser.add_argument("record", help="the election record (JSON), as published by the Secretariat")
+    parser.add_argument("--receipt", metavar="RECEIPT", help="a delegate's receipt (JSON) to check against the record")
+    parser.add_argument("--rulesets", metavar="DIR", help="a directory of trusted rule-set files: each rule set "
+                                                          "in the record must be byte for byte the same")
+    args = parser.parse_args(argv)
+    try:
+        record = read_json(args.record)
+        receipt = read_json(args.receipt) if args.receipt else None
+    except Unreadable as exc:
+        print(f"Cannot verify: {exc}.", file=sys.stderr)
+        return UNREADABLE
+    report = verify_record(record, rulesets_dir=args.rulesets)
+    print(report.to_text())
+    status = OK if report.ok else FAILED
+    if receipt is not None:
+        problems = verify_receipt(record, receipt)
+        print()
+        if problems:
+            print(f"RECEIPT: FAILED: {receipt_summary(receipt)}:")
+            for p in problems:
+                print(f"  {p}")
+            status = FAILED
+        else:
+            print(f"RECEIPT: OK: {receipt_summary(receipt)} is in the log, and that log is consistent with the "
+                  "certified final checkpoint.")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
