@@ -96,6 +96,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(chair_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(badges_bp)
+    if app.config.get("BENCH_ENDPOINTS"):  # bench/cast.py's baseline write; never on in production
+        from .bench_views import bp as bench_bp
+
+        app.register_blueprint(bench_bp)
 
 
 def _register_request_hooks(app: Flask) -> None:

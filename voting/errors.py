@@ -55,6 +55,7 @@ HTTP_WORDS = {
     401: ("Please sign in", "Sign in, then try again."),
     403: ("This page is not for your role", "If you think you should see it, ask the Secretariat desk."),
     404: ("There is nothing at this address", "Check the address, or start again from the home page."),
+    410: ("This code no longer works", "Ask the Secretariat desk for a new one."),
     405: ("That action is not possible here", "Go back and use the buttons on the page."),
     413: ("What you sent is too large", "Send a smaller file (at most 2 MB)."),
     429: ("Too many attempts", "Wait a minute, then try again."),

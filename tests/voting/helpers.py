@@ -5,35 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from flask import g, request_started
 
 from ballots.signatures import ENROL_LABEL, b64url_encode, enrolment_message, key_id_for
 
 ENROL_DEVICE = "Python test · pytest"
-
-
-@pytest.fixture
-def own_request_globals() -> Any:
-    """Each test-client request loads its own signed-in user and CSRF token.
-
-    The `session` fixture keeps an app context pushed for the whole test, and Flask reuses it for
-    test-client requests, so `flask.g` (where Flask-Login caches current_user and Flask-WTF the
-    CSRF token) would carry over from one request, and one client, to the next: a fresh anonymous
-    client would be served as whoever signed in last. Use it (autouse) in modules with several
-    clients or sign-ins: `from helpers import own_request_globals` and
-    `pytestmark = pytest.mark.usefixtures("own_request_globals")`.
-    """
-
-    def forget(_sender: Any, **_extra: Any) -> None:
-        for name in ("_login_user", "csrf_token"):
-            g.pop(name, None)
-
-    request_started.connect(forget)
-    yield
-    request_started.disconnect(forget)
 
 
 def csrf_from(html: str) -> str:

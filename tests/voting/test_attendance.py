@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from helpers import csrf_from, enrol_python_key, own_request_globals  # noqa: F401 (a fixture)
+from helpers import csrf_from, enrol_python_key
 from sqlalchemy import select
 
 from voting.models import Attendance, AuditEvent, Delegate, Meeting, Member
@@ -16,8 +16,6 @@ from voting.services import attendance, roster
 from voting.services import meetings as meeting_service
 
 WINDOW = attendance.WINDOW_SECONDS
-
-pytestmark = pytest.mark.usefixtures("own_request_globals")
 
 
 def page(resp: Any) -> str:

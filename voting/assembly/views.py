@@ -90,9 +90,12 @@ def me() -> Any:
     delegate = current_user.delegate
     key: DeviceKey = current_user.key
     rows = db.session.scalars(select(Attendance).where(Attendance.delegate_id == delegate.id)).all()
-    meetings = db.session.scalars(select(Meeting).where(Meeting.ends_at >= utcnow()).order_by(Meeting.starts_at)).all()
     present = {r.meeting_id: r for r in rows if r.is_present}
+    # The meetings checked in at, then those still to come (a past meeting only while checked in).
+    meetings = [m for m in db.session.scalars(select(Meeting).order_by(Meeting.starts_at.desc())).all()
+                if m.id in present or m.ends_at >= utcnow()]
     return render_template("assembly/me.html", delegate=delegate, key=key, meetings=meetings, present=present,
+                           holder=identity.delegate_ref(delegate)[0],
                            session_until=datetime.fromtimestamp(current_user.until, UTC))
 
 

@@ -69,6 +69,21 @@
     tick();
   }
 
+  /* ---- the badge page: does this phone still hold the key? (Safari may clear storage) ---- */
+  var keyCheck = document.getElementById("key-check");
+  if (keyCheck) {
+    K.load(keyCheck.dataset.holder).then(function (record) {
+      if (!record || record.keyId !== keyCheck.dataset.key) {
+        keyCheck.textContent = "This browser no longer holds your signing key (it may have been cleared), so it cannot vote. " +
+          "Ask the Secretariat desk for a new code and scan it with this phone.";
+        keyCheck.hidden = false;
+      }
+    }).catch(function () {
+      keyCheck.textContent = "This browser cannot read its key store (private browsing?). Votes need a normal window.";
+      keyCheck.hidden = false;
+    });
+  }
+
   /* ---- the receipts page ---- */
   var rlist = document.getElementById("receipt-list");
   if (rlist) {
