@@ -683,6 +683,20 @@ def _prefix_roots(leaves: Sequence[bytes], sizes: set[int]) -> dict[int, bytes]:
     return roots
 
 
+def _sizes(sizes: Sequence[int]) -> str:
+    """Sizes as ranges, e.g. "6 to 11" or "3, 7 to 9"."""
+    parts: list[str] = []
+    start = prev = None
+    for n in [*sizes, None]:
+        if n is not None and prev is not None and n == prev + 1:
+            prev = n
+            continue
+        if start is not None:
+            parts.append(str(start) if start == prev else f"{start} to {prev}")
+        start = prev = n
+    return ", ".join(parts)
+
+
 def _verify_log(c: _Collector, ctx: _Context, v: _Vote, checkpoints: Any) -> None:
     """Every signed checkpoint: signed, of this vote's log, its root the root of that many of the record's ballots."""
     d = v.definition
@@ -719,13 +733,17 @@ def _verify_log(c: _Collector, ctx: _Context, v: _Vote, checkpoints: Any) -> Non
         c.fail(v.scope, "log", "The log cannot be rebuilt, because a ballot above cannot be read.")
         return
     roots = _prefix_roots(v.leaves, {cp.size for cp in parsed if cp.size <= n})
-    for cp in parsed:
-        root = roots.get(cp.size)
-        if root is not None and cp.root != root:
-            c.fail(f"{v.scope}, checkpoint {cp.size}", "root",
-                   f"The checkpoint's root {cp.root.hex()[:12]}… is not the root of the record's first {cp.size} "
-                   f"ballots ({root.hex()[:12]}…): a ballot logged by then was changed, removed or reordered.")
-            bad += 1
+    wrong = [cp for cp in parsed if cp.size in roots and cp.root != roots[cp.size]]
+    if wrong:
+        # Once a logged ballot differs, every later root differs too: name the first, count the rest.
+        first = wrong[0]
+        later = [cp.size for cp in wrong[1:]]
+        rest = f" The checkpoints of sizes {_sizes(later)} do not match either." if later else ""
+        c.fail(f"{v.scope}, checkpoint {first.size}", "root",
+               f"The checkpoint's root {first.root.hex()[:12]}… is not the root of the record's first {first.size} "
+               f"ballots ({roots[first.size].hex()[:12]}…): a ballot logged by then was changed, removed or "
+               f"reordered.{rest}")
+        bad += 1
     v.root = roots[n].hex() if n in roots else None
     if final is not None:
         v.final = final.to_json()
@@ -811,6 +829,8 @@ def _describe(outcome: Mapping[str, Any]) -> str:
     decision = str(outcome.get("decision", "?")).replace("_", " ")
     winners = outcome.get("winners")
     if isinstance(winners, list) and winners:
+        if outcome.get("decision") == "next_round":
+            return f"{decision} (elected so far: {', '.join(map(str, winners))})"
         return f"{decision}: {', '.join(map(str, winners))}"
     return decision
 
@@ -875,8 +895,8 @@ def _verify_certificate(c: _Collector, ctx: _Context, votes: list[_Vote], j: int
         c.fail(scope, check, detail)
 
     if ctx.org is None or ctx.registry is None:
-        fail("signatures", "The certificate's signatures cannot be checked without the organization key and a valid "
-                           "key registry.")
+        fail("signatures", "The certificate's signatures are not checked: the organization key or the key "
+                           "registry does not verify (see above).")
     else:
         for problem in verify_certificate(cert, ctx.org, ctx.registry):
             fail("signatures", problem)

@@ -8,6 +8,7 @@ import io
 from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.access import ANY_STAFF, public, roles
@@ -18,6 +19,10 @@ from ..services import attendance, casting, chairing
 from ..services.casting import Option
 
 bp = Blueprint("console", __name__)
+
+
+def current_role() -> str | None:
+    return getattr(current_user, "role", None)
 
 
 def _meeting(meeting_id: int) -> Meeting:
@@ -85,13 +90,22 @@ def vote_page(vote_id: int) -> Any:
     """One vote: live turnout while open; after closing, the tally and its explanation."""
     vote = _vote(vote_id)
     definition = casting.definition_of(vote)
+    from ..services import certification
+
     result = None
     if vote.state != VoteState.OPEN:
-        from ..services import results
-
-        result = results.tally_item(vote.agenda_item, upto=vote)
+        result = certification.item_outcome(vote)
+    hand_choices: list[str] = []
+    try:
+        hand_choices = certification.hand_choices(vote)
+    except Invalid:
+        pass
+    labels = {o["id"]: o["label"] for o in definition["options"]}
+    chair_key = certification.chair_key(current_user.account) if current_role() == "chair" else None
     return render_template("chair/vote.html", vote=vote, definition=definition, turnout=chairing.turnout(vote),
-                           result=result)
+                           result=result, certificate=certification.certificate_of(vote),
+                           hands=certification.hand_count_of(vote), casting_row=certification.casting_of(vote),
+                           hand_choices=hand_choices, labels=labels, chair_key=chair_key)
 
 
 @bp.get("/api/chair/votes/<int:vote_id>/turnout")
@@ -138,6 +152,98 @@ def roll_call(vote_id: int) -> Any:
     filename = f"roll-call-{vote.meeting.key}-item{vote.agenda_item.number}-round{vote.round}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# ---------------------------------------------------------------- certification, casting vote, hands
+
+
+@bp.post("/api/chair/votes/<int:vote_id>/certificate")
+@roles("chair")
+def certificate_prepare(vote_id: int) -> Any:
+    """Build and organization-sign the certificate; the chair's browser signs the returned text."""
+    from ..services import certification
+
+    vote = _vote(vote_id)
+    cert = certification.prepare(vote, current_user.account)
+    body = cert.document["body"]
+    return jsonify({"sha256": cert.sha256, "text": certification.signing_text(cert), "key_id": body["chair"]["key_id"],
+                    "holder": body["chair"]["holder"], "decision": body["outcome"]["decision"]})
+
+
+@bp.post("/api/chair/votes/<int:vote_id>/certificate/sign")
+@roles("chair")
+def certificate_sign(vote_id: int) -> Any:
+    from ..services import certification
+
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid("Send the signature as JSON.")
+    cert = certification.complete(_vote(vote_id), current_user.account, str(body.get("signature", "")),
+                                  str(body.get("sha256", "")))
+    return jsonify({"ok": True, "sha256": cert.sha256, "next": url_for("console.vote_page", vote_id=vote_id)})
+
+
+@bp.post("/chair/votes/<int:vote_id>/casting-vote")
+@roles("chair")
+def casting_request(vote_id: int) -> Any:
+    from ..services import certification
+
+    certification.request_casting_vote(_vote(vote_id))
+    flash("The Secretary General is asked for the casting vote; it appears on their device.", "success")
+    return redirect(url_for("console.vote_page", vote_id=vote_id))
+
+
+@bp.get("/sg/votes/<int:vote_id>")
+@roles("secretary-general")
+def casting_page(vote_id: int) -> Any:
+    """The Secretary General's casting vote, signed on their own device."""
+    from ..services import certification
+
+    vote = _vote(vote_id)
+    row = certification.casting_of(vote)
+    if row is None:
+        raise NotFound("No casting vote is requested on this vote.")
+    labels = {o["id"]: o["label"] for o in casting.definition_of(vote)["options"]}
+    from ..services.identity import staff_ref
+
+    return render_template("chair/casting.html", vote=vote, row=row, labels=labels,
+                           holder=staff_ref(current_user.account)[0], member="staff")
+
+
+@bp.post("/api/sg/votes/<int:vote_id>/casting-vote")
+@roles("secretary-general")
+def casting_cast(vote_id: int) -> Any:
+    from ..services import certification
+
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid("Send the signed casting vote as JSON.")
+    certification.cast_casting_vote(_vote(vote_id), current_user.account, str(body.get("ballot", "")),
+                                    str(body.get("signature", "")))
+    return jsonify({"ok": True, "next": url_for("console.casting_page", vote_id=vote_id)})
+
+
+@bp.post("/chair/votes/<int:vote_id>/hands")
+@roles("chair")
+def hands_record(vote_id: int) -> Any:
+    """Record counts taken by a show of hands (the network down, a delegate without a phone)."""
+    from ..services import certification
+
+    vote = _vote(vote_id)
+    counts = {c: request.form.get(f"count-{c}", "0") for c in certification.hand_choices(vote)}
+    certification.record_hands(vote, counts)  # type: ignore[arg-type]
+    flash("Counts recorded. A second staff member (Secretariat or Secretary General) must confirm them.", "success")
+    return redirect(url_for("console.vote_page", vote_id=vote_id))
+
+
+@bp.post("/chair/votes/<int:vote_id>/hands/confirm")
+@roles("secretariat", "secretary-general")
+def hands_confirm(vote_id: int) -> Any:
+    from ..services import certification
+
+    certification.confirm_hands(_vote(vote_id), current_user.account)
+    flash("Counts confirmed. The chair can certify the result.", "success")
+    return redirect(url_for("console.vote_page", vote_id=vote_id))
 
 
 # ---------------------------------------------------------------- the projector

@@ -143,3 +143,24 @@ class HandCount(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     confirmed_by: Mapped[str | None] = mapped_column(String(120))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CastingVote(Base):
+    """The Secretary General's casting vote on a tie (Art. 12.7, wego-2017 EXCOM): requested by the
+    chair, signed on the Secretary General's own device."""
+
+    __tablename__ = "casting_vote"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("vote.id"), unique=True)
+    tied: Mapped[list[str]] = mapped_column(JSON)
+    requested_by: Mapped[str] = mapped_column(String(120))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ballot: Mapped[bytes | None] = mapped_column(LargeBinary)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_id: Mapped[str | None] = mapped_column(String(40))
+    registry_seq: Mapped[int | None] = mapped_column(Integer)
+    choice: Mapped[str | None] = mapped_column(String(64))
+    cast_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    vote: Mapped[Vote] = relationship()

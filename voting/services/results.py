@@ -65,6 +65,14 @@ def choices_of(vote: Vote) -> dict[str, Any]:
     return {b.member_ref: parse_ballot(b.bytes).to_json()["choice"] for b in rows}
 
 
+def _hands(vote: Vote) -> dict[str, int] | None:
+    """The counts taken by hand for a vote, once a second staff account confirmed them."""
+    from ..models import HandCount
+
+    row = db.session.scalars(select(HandCount).where(HandCount.vote_id == vote.id)).first()
+    return dict(row.counts) if row is not None and row.confirmed_by is not None else None
+
+
 def _series(votes: list[Vote]) -> list[Vote]:
     """The rounds that form one tally: an exhaustive ballot's rounds, or an election with its run-offs;
     a motion stands alone (its latest vote)."""
@@ -85,8 +93,10 @@ def tally_item(item: AgendaItem, upto: Vote | None = None, casting_vote: str | N
         return ItemResult(None, "No closed vote yet.", {})
     definitions = [casting.definition_of(v) for v in votes]
     labels = {o["id"]: o["label"] for d in definitions for o in d["options"]}
+    shows = [_hands(v) for v in votes]
     try:
-        outcome = tally_votes(definitions, [choices_of(v) for v in votes], casting_vote=casting_vote)
+        outcome = tally_votes(definitions, [choices_of(v) for v in votes], casting_vote=casting_vote,
+                              show_of_hands=shows if any(s is not None for s in shows) else None)
     except (CaseError, ValueError) as err:
         return ItemResult(None, f"The tally could not be computed: {err}", labels)
     return ItemResult(outcome, None, labels)
@@ -111,12 +121,17 @@ def open_next_round(vote: Vote) -> Vote:
 
 
 def public_result(vote: Vote) -> dict[str, Any] | None:
-    """The certified result as the projector and the results page show it (None before certification)."""
+    """The certified result as the projector shows it (None before certification)."""
+    from flask import url_for
+
     from ..models import Certificate
+    from . import outcome_words
 
     cert = db.session.scalars(select(Certificate).where(Certificate.vote_id == vote.id)).first()
-    if cert is None:
+    if cert is None or "chair" not in cert.document.get("signatures", {}):
         return None
     body = cert.document["body"]
-    return {"decision": body["outcome"]["decision"], "words": DECISION_WORDS.get(body["outcome"]["decision"], ""),
-            "counts": body["counts"], "explanation": body["outcome"]["explanation"], "hash": cert.sha256}
+    definition = casting.definition_of(vote)
+    return {"decision": body["outcome"]["decision"], "headline": outcome_words.headline(body, definition),
+            "count_lines": outcome_words.count_lines(body, definition), "rule": outcome_words.rule_in_words(body),
+            "hash": cert.sha256, "qr": url_for("results.certificate_qr", vote_id=vote.id)}

@@ -27,3 +27,59 @@
   }
   if (box.dataset.state === "open") tick();
 })();
+
+/* Certify: the server builds and organization-signs the certificate; the chair's key (in this
+   browser's IndexedDB) signs "wego-certificate/v1\n" + the body's canonical JSON. */
+(function () {
+  "use strict";
+  var box = document.getElementById("certify");
+  var button = document.getElementById("certify-button");
+  if (!box || !button) return;
+  var K = window.WeGO.keys, status = document.getElementById("certify-status");
+  function say(text, kind) { status.textContent = text; status.className = "flash flash-" + (kind || "info"); status.hidden = false; }
+  button.addEventListener("click", function () {
+    button.disabled = true;
+    say("Preparing the certificate…");
+    var prepared;
+    K.postJson(box.dataset.prepare, {}).then(function (p) {
+      prepared = p;
+      return K.load(p.holder);
+    }).then(function (record) {
+      if (!record || record.keyId !== prepared.key_id) throw new Error("This browser does not hold your current signing key. Create one on the 'Signing key' page.");
+      say("Signing with your key…");
+      return K.sign(record, "wego-certificate/v1\n", K.encode(prepared.text));
+    }).then(function (signature) {
+      return K.postJson(box.dataset.sign, { sha256: prepared.sha256, signature: signature });
+    }).then(function (answer) {
+      window.location.assign(answer.next);
+    }).catch(function (err) {
+      say(err.message + (err.hint ? " " + err.hint : ""), "error");
+      button.disabled = false;
+    });
+  });
+})();
+
+/* The Secretary General's casting vote: choose among the tied options, sign on this device. */
+(function () {
+  "use strict";
+  var box = document.getElementById("casting");
+  if (!box) return;
+  var K = window.WeGO.keys, status = document.getElementById("casting-status");
+  function say(text, kind) { status.textContent = text; status.className = "flash flash-" + (kind || "info"); status.hidden = false; }
+  document.getElementById("casting-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var sel = this.querySelector('input[name="choice"]:checked');
+    if (!sel) { say("Choose one of the tied options.", "error"); return; }
+    var d = box.dataset, record;
+    K.load(d.holder).then(function (r) {
+      record = r;
+      if (!record) throw new Error("This device holds no signing key of yours. Create one on the 'Signing key' page.");
+      var ballot = K.canonicalize({ v: 1, vote: d.vote, round: parseInt(d.round, 10), vote_sha256: d.sha, member: d.member,
+        delegate: d.holder, key: record.keyId, choice: sel.value, nonce: K.b64url(crypto.getRandomValues(new Uint8Array(18))) });
+      return K.sign(record, "wego-ballot/v1\n", K.encode(ballot)).then(function (sig) {
+        return K.postJson(d.api, { ballot: ballot, signature: sig });
+      });
+    }).then(function (answer) { window.location.assign(answer.next); })
+      .catch(function (err) { say(err.message + (err.hint ? " " + err.hint : ""), "error"); });
+  });
+})();

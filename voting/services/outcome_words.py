@@ -1,0 +1,92 @@
+"""A certified outcome in words, for the projector, the results page, certificates and the memorandum."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BODY = {"ga": "The General Assembly", "excom": "The Executive Committee"}
+
+
+def labels_of(definition: dict[str, Any]) -> dict[str, str]:
+    labels = {o["id"]: o["label"] for o in definition.get("options", [])}
+    labels.update({m["id"]: m["name"] for m in definition["roll"]["members"]})
+    return labels
+
+
+def _names(ids: list[str], labels: dict[str, str]) -> str:
+    names = [labels.get(i, i) for i in ids]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else ""
+
+
+def headline(body: dict[str, Any], definition: dict[str, Any]) -> str:
+    """'Adopted', 'Elected: Seoul', 'Sejong hosts the next General Assembly', 'No decision (Art. 12.11)'."""
+    labels = labels_of(definition)
+    o = body["outcome"]
+    decision = o["decision"]
+    winners = _names(o.get("winners", []), labels)
+    if decision == "adopted":
+        return "Adopted"
+    if decision == "not_adopted":
+        return "Not adopted"
+    if decision == "no_quorum":
+        return "Not adopted: no quorum"
+    if decision in ("elected", "winner"):
+        return f"{'Elected' if decision == 'elected' else 'Decided'}: {winners}"
+    if decision == "next_round":
+        return f"Next round: {_names(o.get('remaining', []), labels)}"
+    if decision == "no_decision":
+        fb = o.get("fallback") or {}
+        return f"No decision ({fb.get('article', '')})".replace(" ()", "")
+    return decision.replace("_", " ").capitalize()
+
+
+def count_lines(body: dict[str, Any], definition: dict[str, Any]) -> list[str]:
+    labels = labels_of(definition)
+    out = []
+    for key, value in body["counts"].items():
+        if isinstance(value, dict):
+            parts = ", ".join(f"{k} {v}" for k, v in value.items())
+            out.append(f"{labels.get(key, key)}: {parts}")
+        else:
+            name = {"yes": "Yes", "no": "No", "abstain": "Abstain", "not_voted": "Present, not voting"}.get(key, labels.get(key, key))
+            out.append(f"{name}: {value}")
+    return out
+
+
+def rule_in_words(body: dict[str, Any]) -> str:
+    """The last explanation step: the rule applied, with its article."""
+    steps = body["outcome"].get("explanation", [])
+    if not steps:
+        return ""
+    last = steps[-1]
+    return f"{last['text']} ({last['article']})"
+
+
+def memorandum_sentence(body: dict[str, Any], definition: dict[str, Any], title: str) -> str:
+    """In the manner of the 2016 memorandum: 'The Executive Committee approved …, 9 of 11 members
+    present concurring (Art. 16.1).'"""
+    who = BODY.get(definition["meeting"]["body"], "The meeting")
+    o = body["outcome"]
+    decision = o["decision"]
+    counts = body["counts"]
+    present = len(body["roll"]["present"])
+    article = (o.get("explanation") or [{}])[-1].get("article", "")
+    labels = labels_of(definition)
+    method = " (counted by a show of hands)" if body.get("method") == "show-of-hands" else ""
+    if decision == "adopted":
+        return (f"{who} approved {title}, {counts.get('yes', 0)} of {present} members present concurring"
+                f"{method} ({article}).")
+    if decision == "not_adopted":
+        return (f"{who} did not approve {title}: {counts.get('yes', 0)} of {present} members present in favour"
+                f"{method} ({article}).")
+    if decision == "no_quorum":
+        total = (o.get("quorum") or {}).get("total", "")
+        return f"{who} could not decide on {title}: no quorum, {present} of {total} members present ({article})."
+    if decision in ("elected", "winner"):
+        return f"{who} decided on {title}: {_names(o.get('winners', []), labels)}{method} ({article})."
+    if decision == "no_decision":
+        fb = o.get("fallback") or {}
+        return f"{who} reached no decision on {title}. {fb.get('text', '')} ({fb.get('article', article)})."
+    if decision == "next_round":
+        return f"Round {definition['round']} on {title} led to a further round among {_names(o.get('remaining', []), labels)}."
+    return f"{who}: {title}: {decision}."

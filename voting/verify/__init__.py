@@ -1,0 +1,1 @@
+"""Public results: certified results per meeting, printable certificates, the election record."""
