@@ -33,12 +33,13 @@ from ballots.certificate import (
     chair_message,
     sign_by_organization,
 )
+from ballots.chain import GENESIS
 from ballots.checkpoint import Checkpoint, vote_origin
 from ballots.client import DeviceKey
 from ballots.log import CompactRange, ballot_entry, leaf_hash
 from ballots.receipts import Receipt
 from ballots.recount import YES_NO_KINDS, ballot_rounds, counts_summary, rule_parameters, tally_votes
-from ballots.registry import KeyRegistry
+from ballots.registry import ENROL, KeyRegistry, RegistryEvent
 from ballots.rules import RULESETS_DIR, load_rule_set, quorum_required
 from ballots.signatures import BALLOT_LABEL, OrgKey, b64url_encode
 
@@ -136,7 +137,9 @@ class MeetingSim:
                  title: str = "Executive Committee Meeting 2025", members: int = 14, present: int | None = None,
                  org_key: OrgKey | None = None, host: str = "wego.example", first_vote: int = 1,
                  first_member: int = 1, ecdsa_every: int = 4, chair_algorithm: str = "ECDSA-P256",
-                 start: datetime | None = None, rulesets_dir: str | Path | None = None, seed: int = 1) -> None:
+                 start: datetime | None = None, rulesets_dir: str | Path | None = None, seed: int = 1,
+                 keep_receipts: bool = True) -> None:
+        self.keep_receipts = keep_receipts
         self.org = org_key or OrgKey.generate()
         self.host = host
         self.rulesets_dir = Path(rulesets_dir) if rulesets_dir is not None else RULESETS_DIR
@@ -153,12 +156,16 @@ class MeetingSim:
         self.present = [m["id"] for m in self.members[:count]]
         self.delegates: dict[str, Holder] = {}
         self.by_member: dict[str, Holder] = {}
+        enrolments = []
         for i, m in enumerate(self.members):
             algorithm = "ECDSA-P256" if ecdsa_every and i % ecdsa_every == ecdsa_every - 1 else "Ed25519"
-            holder = self.enrol(f"d{m['id'][1:]}", m["id"], algorithm)
-            self.by_member[m["id"]] = holder
-        self.staff = {CHAIR: self.enrol(CHAIR, STAFF, chair_algorithm),
-                      SECRETARY_GENERAL: self.enrol(SECRETARY_GENERAL, STAFF, "Ed25519")}
+            enrolments.append((f"d{m['id'][1:]}", m["id"], DeviceKey.generate(algorithm)))
+        enrolments.append((CHAIR, STAFF, DeviceKey.generate(chair_algorithm)))
+        enrolments.append((SECRETARY_GENERAL, STAFF, DeviceKey.generate("Ed25519")))
+        for holder in self.enrol_many(enrolments):
+            if holder.member != STAFF:
+                self.by_member[holder.member] = holder
+        self.staff = {CHAIR: self.delegates[CHAIR], SECRETARY_GENERAL: self.delegates[SECRETARY_GENERAL]}
         self.items: dict[str, dict[str, Any]] = {}
 
     # ---- time and keys
@@ -178,6 +185,20 @@ class MeetingSim:
         if member in self.by_member and self.by_member[member].ref == ref:
             self.by_member[member] = holder
         return holder
+
+    def enrol_many(self, enrolments: Sequence[tuple[str, str, DeviceKey]]) -> list[Holder]:
+        """Enrol many keys at once: the events chained as enrol_event chains them, the registry checked once."""
+        events = list(self.registry.events)
+        holders = []
+        for ref, member, key in enrolments:
+            event = RegistryEvent(len(events) + 1, ENROL, ref, member, key.key_id, self.tick(),
+                                  public_key=b64url_encode(key.spki), device=f"Python {key.algorithm}")
+            events.append(event.chained(events[-1].hash if events else GENESIS))
+            holder = Holder(ref, member, key)
+            self.delegates[ref] = holder
+            holders.append(holder)
+        self.registry = KeyRegistry(tuple(events))
+        return holders
 
     def revoke(self, ref: str, reason: str = "lost phone") -> None:
         """Revoke a holder's current key (a registry event)."""
@@ -234,7 +255,8 @@ class MeetingSim:
                              "registry_seq": len(self.registry)})
         vote.leaves.append(leaf)
         vote.checkpoints.append(checkpoint.to_json())
-        vote.receipts.append(receipt)
+        if self.keep_receipts:
+            vote.receipts.append(receipt)
         return receipt
 
     def cast(self, vote: SimVote, member: str, choice: Any, *, holder: Holder | None = None) -> dict[str, Any]:

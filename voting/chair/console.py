@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ..auth.access import ANY_STAFF, public, roles
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from ..models import AgendaItem, DecisionKind, Meeting, Vote, VoteState
+from ..models import AgendaItem, DecisionKind, Meeting, StaffAccount, Vote, VoteState
 from ..services import attendance, casting, chairing
 from ..services.casting import Option
 
@@ -105,7 +105,8 @@ def vote_page(vote_id: int) -> Any:
     return render_template("chair/vote.html", vote=vote, definition=definition, turnout=chairing.turnout(vote),
                            result=result, certificate=certification.certificate_of(vote),
                            hands=certification.hand_count_of(vote), casting_row=certification.casting_of(vote),
-                           hand_choices=hand_choices, labels=labels, chair_key=chair_key)
+                           hand_choices=hand_choices, labels=labels, chair_key=chair_key,
+                           staff_names={f"s{a.id}": a.display_name for a in db.session.scalars(select(StaffAccount))})
 
 
 @bp.get("/api/chair/votes/<int:vote_id>/turnout")
@@ -231,7 +232,7 @@ def hands_record(vote_id: int) -> Any:
 
     vote = _vote(vote_id)
     counts = {c: request.form.get(f"count-{c}", "0") for c in certification.hand_choices(vote)}
-    certification.record_hands(vote, counts)  # type: ignore[arg-type]
+    certification.record_hands(vote, counts, current_user.account)  # type: ignore[arg-type]
     flash("Counts recorded. A second staff member (Secretariat or Secretary General) must confirm them.", "success")
     return redirect(url_for("console.vote_page", vote_id=vote_id))
 

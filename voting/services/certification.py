@@ -62,7 +62,7 @@ def hand_choices(vote: Vote) -> list[str]:
     raise Invalid("Elections are counted by signed ballots only; a show of hands cannot fill several seats.")
 
 
-def record_hands(vote: Vote, counts: dict[str, int]) -> HandCount:
+def record_hands(vote: Vote, counts: dict[str, int], staff: StaffAccount) -> HandCount:
     """The chair records counts taken by hand; the vote closes; a second staff account must confirm."""
     vote = casting._lock_vote(vote.id)
     if vote.log_size:
@@ -87,7 +87,8 @@ def record_hands(vote: Vote, counts: dict[str, int]) -> HandCount:
                       hint="Count again: each member present has one vote.")
     if vote.state == VoteState.OPEN:
         casting.close_vote(vote)
-    row = HandCount(vote_id=vote.id, counts=clean, recorded_by=audit.current_actor(), recorded_at=utcnow())
+    # Staff are named by their registry reference (s<id>), as the certificate and the verifier do.
+    row = HandCount(vote_id=vote.id, counts=clean, recorded_by=staff_ref(staff)[0], recorded_at=utcnow())
     db.session.add(row)
     db.session.flush()
     audit.append("vote.hands_recorded", "vote", str(vote.id), None, {"counts": clean})
@@ -100,7 +101,7 @@ def confirm_hands(vote: Vote, staff: StaffAccount) -> HandCount:
         raise NotFound("No counts by hand were recorded for this vote.")
     if row.confirmed_by is not None:
         raise Conflict("These counts were already confirmed.")
-    me = f"staff:{staff.username}"
+    me = staff_ref(staff)[0]
     if row.recorded_by == me:
         raise Forbidden("The counts must be confirmed by a second staff account, not the one that recorded them.")
     row.confirmed_by, row.confirmed_at = me, utcnow()

@@ -45,10 +45,14 @@
   /* ---- the open-votes list on the badge page ---- */
   var list = document.getElementById("open-votes");
   if (list) {
+    var shown = null;
     var tick = function () {
       fetch(list.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { if (!r.ok) throw new Error(); return r.json(); })
         .then(function (data) {
+          var now = JSON.stringify(data.votes);
+          if (now === shown) return;
+          shown = now;
           while (list.firstChild) list.removeChild(list.firstChild);
           document.getElementById("no-open-votes").hidden = data.votes.length > 0;
           data.votes.forEach(function (v) {
@@ -141,8 +145,9 @@
     }
     var sel = form.querySelector('input[name="choice"]:checked');
     if (!sel) throw new Error("Choose one answer first.");
-    var label = sel.dataset.label || { yes: "YES (in favour)", no: "NO (against)", abstain: "ABSTAIN" }[sel.value];
-    return { choice: sel.value, words: sel.value === "abstain" ? "You abstain." : "You vote " + label + "." };
+    if (sel.value === "abstain") return { choice: "abstain", words: "You abstain." };
+    if (sel.dataset.label) return { choice: sel.value, words: "You vote for " + sel.dataset.label + "." };  // an option
+    return { choice: sel.value, words: "You vote " + { yes: "YES (in favour)", no: "NO (against)" }[sel.value] + "." };
   }
 
   function loadInfo() {
@@ -187,7 +192,10 @@
 
   loadInfo().then(function () {
     var pending = JSON.parse(localStorage.getItem(pendingKey) || "null");
-    if (pending) send(pending);  // signed earlier, never confirmed: the same bytes again
+    if (pending) {  // signed earlier, never confirmed: the same bytes again, and no second ballot
+      if (form) form.hidden = true;
+      send(pending);
+    }
   }).catch(function (err) { show(status, err.message, "error"); });
 
   if (!form) return;
@@ -220,6 +228,8 @@
     }).then(function (signature) {
       var pending = { ballot: prepared, signature: signature };
       localStorage.setItem(pendingKey, JSON.stringify(pending));
+      // Signed is final: from here the phone only sends these bytes (again), never a changed vote.
+      document.getElementById("confirm-actions").hidden = true;
       return send(pending);
     }).catch(function (err) {
       show(status, err.message, "error");
