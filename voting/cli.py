@@ -48,6 +48,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(roster_group)
     app.cli.add_command(staff_group)
     app.cli.add_command(audit_group)
+    app.cli.add_command(export_command)
     from .badges.cli import badges_command; app.cli.add_command(badges_command)  # noqa: E702, I001
 
 
@@ -200,6 +201,29 @@ def audit_verify() -> None:
         return
     click.echo(f"Audit chain BROKEN at event {brk.seq if brk.seq is not None else brk.index + 1}: {brk.reason}.", err=True)
     sys.exit(1)
+
+
+@click.command("export")
+@click.option("--meeting", "meeting_key", required=True, help="The meeting's short name, e.g. excom-2017.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--all-closed", is_flag=True, help="Include closed votes not yet certified (for the Secretariat's own checks).")
+@with_appcontext
+def export_command(meeting_key: str, out: Path, all_closed: bool) -> None:
+    """Write the meeting's election record (docs/record-format.md) for `python -m ballots.verify`."""
+    import json
+
+    from .models import Meeting
+    from .services.record_export import build_record
+
+    meeting = db.session.scalars(select(Meeting).where(Meeting.key == meeting_key)).first()
+    if meeting is None:
+        raise click.ClickException(f"No meeting named {meeting_key}. Meetings: "
+                                   + ", ".join(db.session.scalars(select(Meeting.key)).all()))
+    record = build_record(meeting, certified_only=not all_closed)
+    out.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+    votes = sum(len(i["votes"]) for i in record["items"])
+    click.echo(f"Wrote {out}: {votes} votes, {len(record['registry'])} key-registry events. "
+               f"Check it with: python -m ballots.verify {out}")
 
 
 def main() -> None:

@@ -5,6 +5,8 @@ the Art. 12.11 fall-back."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 from typing import Any
 
@@ -43,7 +45,7 @@ def _close(chair: StaffDevice, vote_id: int) -> None:
     assert chair.client.post(f"/chair/votes/{vote_id}/close").status_code == 302
 
 
-def test_the_demo_excom_meeting_end_to_end(app: Any, session: Any, excom: dict[str, Any]) -> None:
+def test_the_demo_excom_meeting_end_to_end(app: Any, session: Any, excom: dict[str, Any], tmp_path: Any) -> None:
     meeting, phones, chair, sg = excom["meeting"], excom["phones"], excom["chair"], excom["sg"]
     names = list(phones)
     console = chair.client.get(f"/chair/meetings/{meeting.id}")
@@ -85,6 +87,14 @@ def test_the_demo_excom_meeting_end_to_end(app: Any, session: Any, excom: dict[s
     report = verify_record(record)
     assert report.ok, report.to_text()
     assert app.test_client().get(f"/results/votes/{certified[0]}/certificate.pdf").data.startswith(b"%PDF")
+
+    # The operator's export, checked by the offline verifier as an observer would run it.
+    out = tmp_path / "record.json"
+    result = app.test_cli_runner().invoke(args=["export", "--meeting", "excom-2017", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    run = subprocess.run([sys.executable, "-m", "ballots.verify", str(out)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert app.test_client().get("/results/excom-2017/record.json").get_json()["type"] == "wego-election-record"
 
 
 def test_bad_chair_actions_are_refused(app: Any, session: Any, excom: dict[str, Any], login: Any) -> None:

@@ -39,7 +39,10 @@
     a.href = URL.createObjectURL(blob); a.download = name;
     document.body.appendChild(a); a.click(); a.remove();
   }
-  function show(el, text, kind) { el.textContent = text; el.className = "flash flash-" + (kind || "info"); el.hidden = false; }
+  function show(el, text, kind) {
+    el.textContent = text; el.className = "flash flash-" + (kind || "info"); el.hidden = false;
+    el.scrollIntoView({ block: "nearest" });  // the delegate may have scrolled down to the button
+  }
   function nonce() { return K.b64url(crypto.getRandomValues(new Uint8Array(18))); }
 
   /* ---- the open-votes list on the badge page ---- */
@@ -93,23 +96,28 @@
   if (rlist) {
     Promise.all([
       fetch(document.getElementById("receipts").dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { return r.ok ? r.json() : { receipts: [] }; }).catch(function () { return { receipts: [] }; }),
+        .then(function (r) { return r.ok ? r.json() : null; }).catch(function () { return null; }),
       storedReceipts()
     ]).then(function (both) {
-      var byLeaf = {};
-      both[1].forEach(function (s) { byLeaf[s.leaf] = s.answer; });
-      both[0].receipts.forEach(function (r) { byLeaf[r.receipt.leaf_hash] = r; });
-      var items = Object.keys(byLeaf).map(function (k) { return byLeaf[k]; });
+      var byLeaf = {}, when = {};
+      both[1].forEach(function (s) { byLeaf[s.leaf] = s.answer; when[s.leaf] = Date.parse(s.savedAt) || 0; });
+      (both[0] ? both[0].receipts : []).forEach(function (r) {
+        byLeaf[r.receipt.leaf_hash] = r; when[r.receipt.leaf_hash] = Date.parse(r.received_at) || 0;
+      });
+      if (!both[0]) show(document.getElementById("live-status"), "The server could not be reached: these are the receipts kept on this phone.", "info");
+      // Newest first (IndexedDB returns them in leaf-hash order, which means nothing to a delegate).
+      var items = Object.keys(byLeaf).sort(function (a, b) { return when[b] - when[a]; }).map(function (k) { return byLeaf[k]; });
       document.getElementById("receipts-empty").hidden = items.length > 0;
       items.forEach(function (r) {
-        var li = document.createElement("li"); li.className = "card";
+        var li = document.createElement("li"); li.className = "card receipt-card";
         var code = document.createElement("p"); code.className = "receipt-code"; code.textContent = r.short_code;
-        var what = document.createElement("p");
-        what.textContent = r.vote.meeting + " · Agenda " + r.vote.agenda_item + (r.vote.round > 1 ? " · Round " + r.vote.round : "") + ": " + r.vote.question;
-        var pos = document.createElement("p"); pos.className = "muted"; pos.textContent = "Ballot " + r.ballot_number + " in the vote's log.";
+        var what = document.createElement("p"); what.className = "vote-question"; what.textContent = r.vote.question;
+        var where = document.createElement("p"); where.className = "muted";
+        where.textContent = r.vote.meeting + " · Agenda " + r.vote.agenda_item + (r.vote.round > 1 ? " · Round " + r.vote.round : "") +
+          " · Ballot " + r.ballot_number + " in the vote's log";
         var b = document.createElement("button"); b.type = "button"; b.className = "button"; b.textContent = "Download (JSON)";
         b.addEventListener("click", function () { download("receipt-" + r.short_code + ".json", r.receipt); });
-        li.appendChild(code); li.appendChild(what); li.appendChild(pos); li.appendChild(b); rlist.appendChild(li);
+        li.appendChild(code); li.appendChild(what); li.appendChild(where); li.appendChild(b); rlist.appendChild(li);
       });
     });
   }
@@ -169,6 +177,7 @@
       } else {
         show(status, "Your vote is signed but not confirmed yet: " + err.message + " " + (err.hint || "") + " Press 'Send again'.", "error");
         retry.hidden = false;
+        retry.scrollIntoView({ block: "nearest" });
       }
     });
   }
