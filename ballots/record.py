@@ -627,6 +627,9 @@ def _verify_ballots(c: _Collector, ctx: _Context, v: _Vote, ballots: Any) -> Non
                 c.fail(scope, check, detail)
     v.choices = counted
     v.leaves = leaves
+    if reg is None and ballots:
+        c.fail(v.scope, "signatures", "The ballots' keys and signatures are not checked: the key registry does not "
+                                      "verify (see above).")
     if not bad and ballots:
         checked = "signature and key checked against the registry" if reg is not None else "registry not available"
         c.ok(v.scope, "ballots", f"{len(ballots)} ballots canonical, of this vote, members present, choices valid, "
@@ -722,6 +725,10 @@ def _verify_log(c: _Collector, ctx: _Context, v: _Vote, checkpoints: Any) -> Non
         if ctx.org is not None and not cp.verify(ctx.org):
             c.fail(scope, "signature", "The checkpoint's signature does not verify under the organization key.")
             bad += 1
+    if ctx.org is None:
+        c.fail(v.scope, "checkpoints", "The checkpoints' signatures are not checked: the organization key does not "
+                                       "read (see above).")
+        bad += 1
     n = v.ballots
     sizes = [cp.size for cp in parsed]
     if sizes != list(range(n + 1)):

@@ -9,6 +9,7 @@ import io
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -128,16 +129,20 @@ def _wait_for_vote_card(page: Any, question: str) -> float:
     return time.monotonic() - started
 
 
-def _review(page: Any, choice_label: str, vote_id: int, hall: Hall, choice: str, words: str) -> str:
+def _review(page: Any, choice_label: str, vote_id: int, hall: Hall, choice: str, words: str,
+            snap: Callable[[str], None] = lambda _name: None) -> str:
     """Choose, press "Review my vote", check the confirmation; returns the exact text to be signed."""
     from playwright.sync_api import expect
 
     page.get_by_label(choice_label, exact=True).check()
+    snap("chosen")
     page.get_by_role("button", name="Review my vote").click()
     confirm = page.locator("#confirm")
     expect(confirm).to_be_visible()
     expect(page.locator("#ballot-form")).to_be_hidden()
     expect(page.locator("#confirm-words")).to_have_text(words)
+    expect(page.get_by_role("button", name="Sign and send my vote")).to_be_in_viewport()
+    snap("confirm")
     # The exact canonical JSON the phone will sign, one tap away, and it says what the words say.
     page.get_by_text("Exactly what your phone will sign").click()
     signed = page.locator("#confirm-json")
@@ -147,6 +152,7 @@ def _review(page: Any, choice_label: str, vote_id: int, hall: Hall, choice: str,
     assert (ballot["vote"], ballot["member"], ballot["delegate"], ballot["choice"]) == (
         f"v{vote_id}", hall.member_ref, hall.holder, choice), ballot
     assert text == json.dumps(ballot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # canonical
+    snap("confirm-signed-text")
     return str(text)
 
 
@@ -207,8 +213,8 @@ def test_vote_on_a_motion_and_a_host_city_round_with_receipts(
     page.wait_for_url(f"{live_server}/votes/{motion}", timeout=WAIT_MS)
     expect(page.locator("h1")).to_have_text(MOTION)
     shot(page, "vote-ballot-motion")
-    signed = _review(page, "Yes, in favour", motion, hall, "yes", "You vote YES (in favour).")
-    shot(page, "vote-confirm-motion")
+    signed = _review(page, "Yes, in favour", motion, hall, "yes", "You vote YES (in favour).",
+                     lambda name: shot(page, f"vote-motion-{name}"))
     page.get_by_role("button", name="Sign and send my vote").click()
     code = _receipt_on_screen(page)
     shot(page, "vote-receipt-motion")
@@ -232,8 +238,8 @@ def test_vote_on_a_motion_and_a_host_city_round_with_receipts(
     page.get_by_role("link", name="Vote now").click()
     page.wait_for_url(f"{live_server}/votes/{host}", timeout=WAIT_MS)
     shot(page, "vote-ballot-host-city")
-    signed = _review(page, "Ha Noi", host, hall, "ha-noi", "You vote for Ha Noi.")
-    shot(page, "vote-confirm-host-city")
+    signed = _review(page, "Ha Noi", host, hall, "ha-noi", "You vote for Ha Noi.",
+                     lambda name: shot(page, f"vote-host-city-{name}"))
     page.get_by_role("button", name="Sign and send my vote").click()
     host_code = _receipt_on_screen(page)
     shot(page, "vote-receipt-host-city")
