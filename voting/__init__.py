@@ -88,6 +88,7 @@ def _register_blueprints(app: Flask) -> None:
     from .chair.console import bp as console_bp
     from .chair.views import bp as chair_bp
     from .roster.views import bp as roster_bp
+    from .verify.receipt_views import bp as receiptcheck_bp
     from .verify.views import bp as results_bp
 
     app.register_blueprint(auth_bp)
@@ -98,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(console_bp)
     app.register_blueprint(badges_bp)
     app.register_blueprint(results_bp)
+    app.register_blueprint(receiptcheck_bp)
     if app.config.get("BENCH_ENDPOINTS"):  # bench/cast.py's baseline write; never on in production
         from .bench_views import bp as bench_bp
 

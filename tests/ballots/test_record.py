@@ -12,11 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ballots.canonical import InvalidBallot, NotCanonical, parse_ballot
 from ballots.certificate import add_chair_signature, chair_message, sign_by_organization
 from ballots.checkpoint import Checkpoint
 from ballots.log import root
-from ballots.record import DEFINITION_KEYS, _prefix_roots, verify_receipt, verify_record
+from ballots.record import DEFINITION_KEYS, _prefix_roots, read_ballot, verify_receipt, verify_record
 from ballots.rules import RULESETS_DIR
 from ballots.signatures import OrgKey
 from tests.ballots.record_factory import CHAIR, MeetingSim, all_receipts, excom_meeting, ga_meeting, spread
@@ -409,3 +413,62 @@ def test_the_schema_is_json_and_names_every_part():
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert set(schema["required"]) == {"v", "type", "meeting", "organization", "rule_sets", "registry", "items",
                                        "written_consent", "secret"}
+
+
+# --- the fast ballot reader agrees with the reference parser ------------------------------------
+
+_texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ["", "\x00", "\x1f", "\x7f", "\u2028", "é", "\U0001f600", "\\", '"', "/", "\ud800", "a\nb", "\ufeff"])
+_choices = _texts | st.lists(_texts, max_size=3) | st.dictionaries(_texts, _texts, max_size=3) | \
+    st.integers() | st.floats(allow_nan=False) | st.none() | st.booleans()
+
+
+_valid_choices = _texts | st.lists(_texts, max_size=3) | st.dictionaries(_texts, _texts, max_size=3)
+
+
+def _outcome(parse, data: bytes):
+    try:
+        return ("ok", parse(data))
+    except (NotCanonical, InvalidBallot) as exc:
+        return ("refused", type(exc).__name__, str(exc))
+
+
+@settings(max_examples=400, deadline=None)
+@given(choice=_choices, member=st.from_regex(r"m[0-9]{1,3}", fullmatch=True) | _texts,
+       nonce=st.from_regex(r"[A-Za-z0-9_-]{16,20}", fullmatch=True) | _texts, round_=st.integers(-2, 2**54) | st.floats(allow_nan=False),
+       extra=st.booleans())
+def test_read_ballot_agrees_with_parse_ballot(choice, member, nonce, round_, extra):
+    obj = {"v": 1, "vote": "v1", "round": round_, "vote_sha256": "a" * 64, "member": member or "m1",
+           "delegate": "d1", "key": "k_" + "a" * 26, "choice": choice, "nonce": nonce or "n" * 16}
+    if extra:
+        obj["x"] = 1
+    try:
+        canonical = rfc8785.dumps(obj)
+    except (rfc8785.CanonicalizationError, UnicodeError, ValueError):
+        canonical = json.dumps(obj, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    for data in (canonical, canonical.replace(b":", b": ", 1), canonical.replace(b"a", b"\\u0061", 1),
+                 canonical + b"\n", canonical.replace(b'"v":1', b'"v":1.0')):
+        assert _outcome(read_ballot, data) == _outcome(parse_ballot, data), data
+
+
+@settings(max_examples=300, deadline=None)
+@given(choice=_valid_choices, round_=st.integers(1, 2**53 + 2))
+def test_read_ballot_agrees_on_valid_ballots_with_any_strings(choice, round_):
+    obj = {"v": 1, "vote": "v1", "round": round_, "vote_sha256": "a" * 64, "member": "m1", "delegate": "d1",
+           "key": "k_" + "a" * 26, "choice": choice, "nonce": "n" * 16}
+    try:
+        data = rfc8785.dumps(obj)
+    except (rfc8785.CanonicalizationError, UnicodeError, ValueError):
+        return
+    assert _outcome(read_ballot, data) == _outcome(parse_ballot, data)
+    if round_ < 2**53:
+        assert _outcome(read_ballot, data)[0] == "ok"
+
+
+def test_read_ballot_reads_every_ballot_of_the_records_as_parse_ballot_does(excom, ga):
+    for sim in (excom, ga):
+        for item in sim.record()["items"]:
+            for vote in item["votes"]:
+                for b in vote["ballots"]:
+                    data = b["ballot"].encode("utf-8")
+                    assert read_ballot(data) == parse_ballot(data)

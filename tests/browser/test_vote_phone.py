@@ -22,7 +22,7 @@ from sqlalchemy import select
 from ballots.log import ballot_entry
 from ballots.receipts import Receipt, check_receipt
 from voting.keys import org_key
-from voting.models import AgendaItem, Ballot, Delegate, Meeting, Vote
+from voting.models import Ballot, Delegate, Meeting, Vote
 from voting.services import attendance, casting, identity, roster
 from voting.services import meetings as meeting_service
 
@@ -217,6 +217,7 @@ def test_vote_on_a_motion_and_a_host_city_round_with_receipts(
                      lambda name: shot(page, f"vote-motion-{name}"))
     page.get_by_role("button", name="Sign and send my vote").click()
     code = _receipt_on_screen(page)
+    expect(page.locator("#receipt-words")).to_have_text("You voted YES (in favour). Ballot 1 in the log of this vote.")
     shot(page, "vote-receipt-motion")
 
     # The server keeps the bytes shown in the confirmation, byte for byte; the receipt checks.
@@ -242,6 +243,7 @@ def test_vote_on_a_motion_and_a_host_city_round_with_receipts(
                      lambda name: shot(page, f"vote-host-city-{name}"))
     page.get_by_role("button", name="Sign and send my vote").click()
     host_code = _receipt_on_screen(page)
+    expect(page.locator("#receipt-words")).to_have_text("You voted for Ha Noi. Ballot 1 in the log of this vote.")
     shot(page, "vote-receipt-host-city")
     stored_host = _ballots(session, host)
     assert len(stored_host) == 1 and stored_host[0]["bytes"] == signed.encode("utf-8")
@@ -252,6 +254,7 @@ def test_vote_on_a_motion_and_a_host_city_round_with_receipts(
     page.wait_for_url(f"{live_server}/me/receipts", timeout=WAIT_MS)
     cards = page.locator("#receipt-list > li")
     expect(cards).to_have_count(2, timeout=WAIT_MS)
+    expect(cards.nth(0)).to_contain_text(host_code)  # newest first
     expect(cards.filter(has_text=code)).to_contain_text(MOTION)
     expect(cards.filter(has_text=host_code)).to_contain_text(HOST_CITY)
     shot(page, "vote-receipts", full_page=True)
@@ -265,6 +268,8 @@ def test_vote_on_a_motion_and_a_host_city_round_with_receipts(
     page.reload()
     expect(cards).to_have_count(2, timeout=WAIT_MS)
     expect(cards.filter(has_text=host_code)).to_contain_text(HOST_CITY)
+    expect(page.locator("#live-status")).to_contain_text("receipts kept on this phone")
+    shot(page, "vote-receipts-offline")
     page.unroute("**/api/me/receipts")
 
     # ... and from the server when the phone's copies are gone (storage cleared).
@@ -273,6 +278,7 @@ def test_vote_on_a_motion_and_a_host_city_round_with_receipts(
     page.reload()
     expect(cards).to_have_count(2, timeout=WAIT_MS)
     expect(cards.filter(has_text=code)).to_contain_text(MOTION)
+    expect(page.locator("#live-status")).to_be_hidden()
     assert not console.unexpected()
 
 
@@ -323,6 +329,6 @@ def test_signed_ballot_lost_on_the_way_is_sent_again_with_the_same_bytes(
 
     # Reloading afterwards sends nothing more: the pending ballot was cleared once confirmed.
     page.reload()
-    expect(page.locator("#ballot")).to_contain_text("already voted")
+    expect(page.locator("#ballot .flash-info")).to_contain_text("You already voted in this vote, at ")
     assert len(sent) == 2 and len(_ballots(session, motion)) == 1
     assert not console.unexpected()

@@ -50,6 +50,15 @@ PUBLIC_EXPECTED: dict[tuple[str, str], tuple[int, str]] = {
     ("auth.logout", "POST"): (302, "signing out (even when not signed in) goes back to the home page"),
     ("assembly.api_enrol", "POST"): (422, "enrolling needs a JSON body with a code and a signed key"),
     ("assembly.checkin", "GET"): (401, "the venue code asks a phone without a delegate's key to scan its badge first"),
+    ("casting.receipt_link", "GET"): (302, "a receipt's QR address leads to the in-browser receipt check"),
+    ("results.certificate_page", "GET"): (404, "the walk's vote is open, so it has no certificate yet"),
+    ("results.certificate_json", "GET"): (404, "the walk's vote is open, so it has no certificate yet"),
+    ("results.certificate_pdf", "GET"): (404, "the walk's vote is open, so it has no certificate yet"),
+    ("results.certificate_qr", "GET"): (404, "the walk's vote is open, so it has no certificate yet"),
+}
+# GET rules that answer an allowed role with something other than 200 in the walk's world, and why.
+ROLE_EXPECTED: dict[tuple[str, str], tuple[int, str]] = {
+    ("console.casting_page", "GET"): (404, "no casting vote was requested on the walk's vote"),
 }
 # Where one principal gets another answer than PUBLIC_EXPECTED says for everyone.
 PUBLIC_OVERRIDES: dict[tuple[str, str], dict[str, int]] = {
@@ -182,7 +191,9 @@ def walk(app: Flask, clients: dict[str, Any], world: World) -> tuple[list[str], 
                 if role not in allowed:
                     check(role, method, url, 403, f"only for {', '.join(sorted(allowed))}")
                 elif method == "GET":
-                    check(role, method, url, 200, f"{role} is among {', '.join(sorted(allowed))}")
+                    status, why = ROLE_EXPECTED.get((rule.endpoint, method),
+                                                    (200, f"{role} is among {', '.join(sorted(allowed))}"))
+                    check(role, method, url, status, why)
     return problems, requests
 
 

@@ -279,7 +279,7 @@ def test_associate_members_delegate_is_refused(scenario: Scenario) -> None:
     phone = scenario.client("associate1")
     vote_id = scenario.open("motion")
     refused(scenario, phone, vote_id, phone.sign_ballot(phone.vote_info(vote_id), "yes"), "not_voting_member", 403,
-            "Smart Town Institute", "associate member", "only full members vote")
+            "Smart Town Institute is an associate member", "only full members vote")
 
 
 def test_non_voting_attendee_is_refused(scenario: Scenario) -> None:

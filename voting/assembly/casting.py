@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ..auth.access import public, roles
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from ..models import Attendance, Ballot, Vote, VoteState
+from ..models import Attendance, Ballot, Delegate, Vote, VoteState
 from ..qr import qr_png
 from ..services import casting
 from ..services.identity import delegate_ref
@@ -27,8 +27,13 @@ def _vote(vote_id: int) -> Vote:
     return vote
 
 
+def _member_ballot(vote: Vote, member_ref: str) -> Ballot | None:
+    """The ballot cast for this member in this vote (by whichever representative), if any."""
+    return db.session.scalars(select(Ballot).where(Ballot.vote_id == vote.id, Ballot.member_ref == member_ref)).first()
+
+
 def _vote_summary(vote: Vote, member_ref: str) -> dict[str, Any]:
-    mine = db.session.scalars(select(Ballot).where(Ballot.vote_id == vote.id, Ballot.member_ref == member_ref)).first()
+    mine = _member_ballot(vote, member_ref)
     return {
         "id": vote.id, "ref": casting.vote_ref(vote), "state": vote.state.value, "kind": vote.kind.value,
         "question": vote.question, "round": vote.round, "meeting": vote.meeting.title,
@@ -67,8 +72,12 @@ def ballot_page(vote_id: int) -> Any:
     """The ballot: choose, review exactly what will be signed, sign on the phone and send."""
     vote = _vote(vote_id)
     definition = casting.definition_of(vote)
+    member_ref = delegate_ref(current_user.delegate)[1]
+    cast = _member_ballot(vote, member_ref)
+    cast_by = db.session.get(Delegate, cast.delegate_id) if cast is not None else None
     return render_template("assembly/ballot.html", vote=vote, definition=definition,
-                           summary=_vote_summary(vote, delegate_ref(current_user.delegate)[1]))
+                           summary=_vote_summary(vote, member_ref), cast=cast,
+                           cast_by=cast_by.display_name if cast_by is not None else "another representative")
 
 
 @bp.get("/api/votes/<int:vote_id>")
@@ -126,6 +135,15 @@ def my_receipts() -> Any:
 @roles("delegate")
 def receipts_page() -> Any:
     return render_template("assembly/receipts.html")
+
+
+@bp.get("/r/<int:vote_id>/<leaf>")
+@public
+def receipt_link(vote_id: int, leaf: str) -> Any:
+    """What a receipt's QR code opens: the in-browser check of that ballot against the published record."""
+    if len(leaf) != 64 or any(c not in "0123456789abcdef" for c in leaf):
+        raise NotFound("There is no such receipt.")
+    return redirect(url_for("receiptcheck.verify_page", vote=vote_id, leaf=leaf))
 
 
 @bp.get("/r/<int:vote_id>/<leaf>.png")

@@ -8,6 +8,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -179,6 +180,37 @@ def definition_of(vote: Vote) -> dict[str, Any]:
     return result
 
 
+@dataclass(frozen=True)
+class _Frozen:
+    """What a vote's definition fixes for good: read once per process, not once per ballot."""
+
+    definition: dict[str, Any]
+    members: frozenset[str]
+    present: frozenset[str]
+
+
+_FROZEN: dict[str, _Frozen] = {}
+
+
+def _frozen(vote: Vote) -> _Frozen:
+    """The vote's definition parsed, cached by its SHA-256 (the definition never changes once open)."""
+    frozen = _FROZEN.get(vote.definition_sha256)
+    if frozen is None:
+        parsed: dict[str, Any] = json.loads(vote.definition)
+        roll = parsed["roll"]
+        frozen = _Frozen(parsed, frozenset(m["id"] for m in roll["members"]), frozenset(roll["present"]))
+        if len(_FROZEN) >= 256:
+            _FROZEN.clear()
+        _FROZEN[vote.definition_sha256] = frozen
+    return frozen
+
+
+@lru_cache(maxsize=4096)
+def _public_key(spki_b64: str) -> PublicKey:
+    """A device key's public key, parsed once per process (a key's SPKI never changes)."""
+    return PublicKey.from_spki_b64(spki_b64)
+
+
 def _lock_vote(vote_id: int) -> Vote:
     """The vote row, locked: appends to one vote's log are serialized (PostgreSQL row lock; SQLite's
     writing transactions begin IMMEDIATE and hold the database write lock)."""
@@ -239,14 +271,22 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate)
     except ValueError:
         raise BallotRefused("signature", "The ballot's signature is garbled.", hint="Reload the page and vote again.") from None
 
-    vote = _lock_vote(vote_id)
     digest = hashlib.sha256(data).hexdigest()
-    existing = db.session.scalars(select(Ballot).where(Ballot.bytes_sha256 == digest)).first()
+    # Work that needs no lock comes first (PostgreSQL holds the vote's row lock until the commit):
+    # the key (its id and public key never change), the signature, the registry's current head.
     key = db.session.get(DeviceKey, ballot.key)
-    if existing is not None and existing.vote_id == vote.id:
+    try:
+        valid = key is not None and _public_key(key.public_key).verify(BALLOT_LABEL, data, signature)
+    except InvalidKey:
+        valid = False
+    seq, _head = registry_head()
+
+    vote = _lock_vote(vote_id)
+    # One query finds both a retry of this very ballot and an earlier ballot of the member.
+    earlier = db.session.scalars(select(Ballot).where(Ballot.vote_id == vote.id, Ballot.member_ref == ballot.member)).first()
+    if earlier is not None and earlier.bytes_sha256 == digest and valid:
         # The same signed ballot again (a retry after a lost answer): the same receipt.
-        if key is not None and PublicKey.from_spki_b64(key.public_key).verify(BALLOT_LABEL, data, signature):
-            return Accepted(existing, existing.receipt, replay=True)
+        return Accepted(earlier, earlier.receipt, replay=True)
 
     ref = vote_ref(vote)
     if ballot.vote != ref or ballot.round != vote.round or ballot.vote_sha256 != vote.definition_sha256:
@@ -262,48 +302,43 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate)
     if key.revoked_at is not None:
         raise BallotRefused("key_revoked", f"The key on this phone was switched off on {key.revoked_at:%d %b at %H:%M} UTC.",
                             hint="Ask the Secretariat desk for a new code to set up your phone again.", status=403)
-    try:
-        valid = PublicKey.from_spki_b64(key.public_key).verify(BALLOT_LABEL, data, signature)
-    except InvalidKey:
-        valid = False
     if not valid:
         raise BallotRefused("signature", "The signature does not match the ballot: it was not signed by your phone's key, or it was changed after signing.",
                             hint="Vote again from your own phone.", status=403)
     if vote.state != VoteState.OPEN:
         raise BallotRefused("closed", f"This vote closed at {vote.closed_at:%H:%M:%S} UTC; your ballot was not counted.",
                             hint="Wait for the chair to open the next vote.", status=409)
-    definition = definition_of(vote)
+    frozen = _frozen(vote)
+    definition = frozen.definition
     if key.enrol_seq > definition["registry"]["seq"]:
         # Signatures are checked against the key registry as it stood when the vote opened.
         raise BallotRefused("key_too_new", "This phone was set up after the vote opened, so it cannot sign in this vote.",
                             hint="Your city's other representative can vote now, or you can vote from the next vote.",
                             status=403)
-    roll = definition["roll"]
-    member = delegate.member
-    if ballot.member not in {m["id"] for m in roll["members"]}:
+    if ballot.member not in frozen.members:
+        member = delegate.member
         body = "General Assembly" if definition["meeting"]["body"] == "ga" else "Executive Committee"
-        why = (f"{member.name} is a {member.category.value} member; only full members vote"
+        article = "an" if member.category.value[0] in "aeiou" else "a"
+        why = (f"{member.name} is {article} {member.category.value} member; only full members vote"
                if member.category.value != "full" else f"{member.name} is not a voting member of the {body}")
         raise BallotRefused("not_voting_member", f"{why}. You may attend and speak.", status=403)
     if not delegate.is_voting:
-        raise BallotRefused("not_representative", f"You attend for {member.name} without a vote; its voting representatives vote.",
+        raise BallotRefused("not_representative", f"You attend for {delegate.member.name} without a vote; its voting representatives vote.",
                             status=403)
-    if ballot.member not in set(roll["present"]):
-        raise BallotRefused("not_on_roll", f"{member.name} was not on the roll of members present when this vote opened.",
+    if ballot.member not in frozen.present:
+        raise BallotRefused("not_on_roll", f"{delegate.member.name} was not on the roll of members present when this vote opened.",
                             hint="Members present are counted when the vote opens. Check in at the hall before the next vote.",
                             status=403)
     _check_choice(vote.kind, ballot.to_json()["choice"], definition["options"], definition["seats"])
-    already = db.session.scalars(select(Ballot).where(Ballot.vote_id == vote.id, Ballot.member_ref == ballot.member)).first()
-    if already is not None:
-        raise _already_voted(already, delegate)
+    if earlier is not None:
+        raise _already_voted(earlier, delegate)
 
     entry = ballot_entry(data, signature, key.key_id)
     leaf = leaf_hash(entry)
     state, proof = CompactRange.from_json(vote.log_state).append_with_proof(leaf)
     checkpoint = Checkpoint(_origin(ref), state.size, state.root()).sign(org_key())
     receipt = Receipt(ref, state.size - 1, leaf, tuple(proof), checkpoint).to_json()
-    seq, _head = registry_head()
-    row = Ballot(vote_id=vote.id, member_ref=ballot.member, member_id=member.id, delegate_id=delegate.id,
+    row = Ballot(vote=vote, member_ref=ballot.member, member_id=delegate.member_id, delegate_id=delegate.id,
                  key_id=key.key_id, bytes=data, bytes_sha256=digest, signature=signature,
                  leaf_index=state.size - 1, leaf_hash=leaf.hex(), registry_seq=seq, received_at=utcnow(),
                  receipt=receipt)
@@ -314,7 +349,7 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate)
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise BallotRefused("already_voted", f"{member.name} has already voted in this vote.",
+        raise BallotRefused("already_voted", f"{delegate.member.name} has already voted in this vote.",
                             hint="One vote per member, whichever representative casts it.", status=409) from None
     return Accepted(row, receipt, replay=False)
 

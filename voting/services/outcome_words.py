@@ -5,6 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 BODY = {"ga": "The General Assembly", "excom": "The Executive Committee"}
+# The words for a motion's choices and for members present who did not vote.
+CHOICE_WORDS = {"yes": "Yes", "no": "No", "abstain": "Abstain", "not_voted": "Present, not voting"}
+
+
+def in_order(keys: list[str], options: list[str]) -> list[str]:
+    """Counts as a person reads them: yes and no, then the options in ballot order, then
+    abstentions and members present who did not vote."""
+    first = [k for k in ("yes", "no") if k in keys]
+    last = [k for k in ("abstain", "not_voted") if k in keys]
+    rank = {o: i for i, o in enumerate(options)}
+    middle = sorted((k for k in keys if k not in first and k not in last), key=lambda k: rank.get(k, len(rank)))
+    return first + middle + last
 
 
 def labels_of(definition: dict[str, Any]) -> dict[str, str]:
@@ -43,12 +55,14 @@ def headline(body: dict[str, Any], definition: dict[str, Any]) -> str:
 def count_lines(body: dict[str, Any], definition: dict[str, Any]) -> list[str]:
     labels = labels_of(definition)
     out = []
-    for key, value in body["counts"].items():
+    counts = body["counts"]
+    for key in in_order(list(counts), [o["id"] for o in definition.get("options", [])]):
+        value = counts[key]
         if isinstance(value, dict):
-            parts = ", ".join(f"{k} {v}" for k, v in value.items())
+            parts = ", ".join(f"{CHOICE_WORDS.get(k, k)} {value[k]}" for k in in_order(list(value), []))
             out.append(f"{labels.get(key, key)}: {parts}")
         else:
-            name = {"yes": "Yes", "no": "No", "abstain": "Abstain", "not_voted": "Present, not voting"}.get(key, labels.get(key, key))
+            name = CHOICE_WORDS.get(key, labels.get(key, key))
             out.append(f"{name}: {value}")
     return out
 

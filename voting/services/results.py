@@ -14,6 +14,7 @@ from ..errors import Conflict
 from ..extensions import db
 from ..models import AgendaItem, Ballot, Vote, VoteKind, VoteState
 from . import casting
+from .outcome_words import CHOICE_WORDS, in_order
 
 DECISION_WORDS = {
     "adopted": "Adopted",
@@ -43,7 +44,15 @@ class ItemResult:
         return DECISION_WORDS.get(str(self.outcome.decision), str(self.outcome.decision))
 
     def label(self, option_id: str) -> str:
-        return self.labels.get(option_id, option_id)
+        return self.labels.get(option_id) or CHOICE_WORDS.get(option_id, option_id)
+
+    @property
+    def count_rows(self) -> list[tuple[str, int]]:
+        """The last round's counts in reading order (yes, no, options, abstain), with their words."""
+        if self.outcome is None:
+            return []
+        counts = dict(self.outcome.counts)
+        return [(self.label(k), counts[k]) for k in in_order(list(counts), list(self.labels))]
 
 
 def rounds_of(item: AgendaItem, upto: Vote | None = None) -> list[Vote]:

@@ -20,12 +20,24 @@
         document.getElementById("t-size").textContent = d.checkpoint.size;
         document.getElementById("t-root").textContent = d.checkpoint.root;
         fill("t-waiting", d.waiting_names); fill("t-voted-names", d.voted_names);
+        document.getElementById("t-all-voted").hidden = d.waiting_names.length > 0;
+        // Once a signed ballot is in, the vote can no longer be taken by a show of hands.
+        var hands = document.getElementById("hands-instead");
+        if (hands && d.voted > 0) hands.hidden = true;
         if (d.state !== box.dataset.state) { window.location.reload(); return; }
         if (d.state === "open") setTimeout(tick, 2000);
       })
       .catch(function () { status("Connection lost; retrying…"); setTimeout(tick, 3000); });
   }
   if (box.dataset.state === "open") tick();
+
+  // Closing cannot be undone: when members present have not voted yet, the chair confirms first.
+  var close = document.getElementById("close-form");
+  if (close) close.addEventListener("submit", function (ev) {
+    var waiting = document.getElementById("t-waiting").children.length;
+    if (waiting && !window.confirm(waiting + (waiting === 1 ? " member present has" : " members present have") +
+        " not voted yet. Close the vote now? It cannot be reopened.")) ev.preventDefault();
+  });
 })();
 
 /* Certify: the server builds and organization-signs the certificate; the chair's key (in this

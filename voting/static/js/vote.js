@@ -48,8 +48,15 @@
   /* ---- the open-votes list on the badge page ---- */
   var list = document.getElementById("open-votes");
   if (list) {
-    var shown = null;
+    // An opened vote must show within 2 s: poll every second, counted from the start of the last
+    // request, while the page is on screen; a phone that wakes up asks at once.
+    var POLL_MS = 1000, shown = null, timer = null, inflight = false;
+    var schedule = function (delay) {
+      if (timer === null && !inflight && !document.hidden) timer = setTimeout(tick, delay);
+    };
     var tick = function () {
+      timer = null; inflight = true;
+      var started = Date.now();
       fetch(list.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { if (!r.ok) throw new Error(); return r.json(); })
         .then(function (data) {
@@ -71,8 +78,9 @@
           });
         })
         .catch(function () {})
-        .then(function () { setTimeout(tick, 1500); });
+        .then(function () { inflight = false; schedule(Math.max(0, POLL_MS - (Date.now() - started))); });
     };
+    document.addEventListener("visibilitychange", function () { schedule(0); });
     tick();
   }
 
@@ -188,8 +196,11 @@
     confirmBox.hidden = true;
     document.getElementById("receipt").hidden = false;
     document.getElementById("receipt-code").textContent = answer.short_code;
-    document.getElementById("receipt-words").textContent = "Ballot " + answer.ballot_number + " in the log of this vote" +
-      (answer.replay ? " (confirmed again)." : ".");
+    // What was chosen, when this page still shows it (not after a reload that re-sent a pending ballot).
+    var chosen = document.getElementById("confirm-words");
+    chosen = chosen ? chosen.textContent.replace(/^You vote /, "You voted ").replace(/^You abstain\./, "You abstained.") : "";
+    document.getElementById("receipt-words").textContent = (chosen ? chosen + " " : "") + "Ballot " + answer.ballot_number +
+      " in the log of this vote" + (answer.replay ? " (confirmed again)." : ".");
     document.getElementById("receipt-qr").src = answer.qr;
     document.getElementById("receipt-download").onclick = function () { download("receipt-" + answer.short_code + ".json", answer.receipt); };
   }

@@ -1,0 +1,773 @@
+/* WeGO Voting: check a receipt in the browser against the published election record.
+
+   The server only says which meeting's record holds a vote (/api/public/votes/<id>/where) and
+   serves the record; every verdict here is computed with WebCrypto from that record and the
+   receipt. Byte formats: docs/crypto-formats.md ("Merkle log", "Checkpoint", "Receipt");
+   the Python reference is ballots/record.py verify_receipt and ballots/log.py verify_inclusion. */
+(function () {
+  "use strict";
+  var root = document.getElementById("receipt-check");
+  if (!root) return;
+
+  var subtle = window.crypto && window.crypto.subtle;
+  var enc = new TextEncoder();
+  var ENTRY_LABEL = enc.encode("wego-ballot-entry/v1\n");
+  var CHECKPOINT_LABEL = enc.encode("wego-checkpoint/v1\n");
+  var CERTIFICATE_LABEL = enc.encode("wego-certificate/v1\n");
+  var HEX64 = /^[0-9a-f]{64}$/;
+  var RECEIPT_KEYS = ["checkpoint", "index", "leaf_hash", "proof", "v", "vote"];
+  var CHECKPOINT_KEYS = ["origin", "root", "signature", "size"];
+  var ED25519_SPKI_PREFIX = "302a300506032b6570032100";
+  var P256_SPKI_PREFIX = "3059301306072a8648ce3d020106082a8648ce3d030107034200";
+  var RECEIPTS_DB = "wego-receipts";
+  var MAX_FILE = 1024 * 1024;
+
+  /* ------------------------------------------------------------------ bytes */
+
+  function concat(parts) {
+    var n = 0, i, out, at = 0;
+    for (i = 0; i < parts.length; i++) n += parts[i].length;
+    out = new Uint8Array(n);
+    for (i = 0; i < parts.length; i++) { out.set(parts[i], at); at += parts[i].length; }
+    return out;
+  }
+  function u32(n) {
+    var b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, n, false);  // big-endian
+    return b;
+  }
+  function fromHex(text) {
+    var out = new Uint8Array(text.length / 2);
+    for (var i = 0; i < out.length; i++) out[i] = parseInt(text.substr(i * 2, 2), 16);
+    return out;
+  }
+  function toHex(bytes) {
+    var s = "";
+    for (var i = 0; i < bytes.length; i++) s += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+    return s;
+  }
+  function sameBytes(a, b) {
+    if (!a || !b || a.length !== b.length) return false;
+    var d = 0;
+    for (var i = 0; i < a.length; i++) d |= a[i] ^ b[i];
+    return d === 0;
+  }
+  function binary(text) {
+    var out = new Uint8Array(text.length);
+    for (var i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+    return out;
+  }
+  function toBinary(bytes) {
+    var s = "";
+    for (var i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+    return s;
+  }
+  /* Strict base64 (RFC 4648 §4, padded): one value, one spelling; null when not. */
+  function b64Decode(text) {
+    if (typeof text !== "string" || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return null;
+    var bytes;
+    try { bytes = binary(atob(text)); } catch (e) { return null; }
+    return btoa(toBinary(bytes)) === text ? bytes : null;
+  }
+  function b64Encode(bytes) { return btoa(toBinary(bytes)); }
+  /* Strict base64url without padding (RFC 4648 §5); null when not. */
+  function b64urlDecode(text) {
+    if (typeof text !== "string" || !/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return null;
+    var std = text.replace(/-/g, "+").replace(/_/g, "/");
+    var bytes;
+    try { bytes = binary(atob(std + "===".slice((std.length + 3) % 4))); } catch (e) { return null; }
+    var again = btoa(toBinary(bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    return again === text ? bytes : null;
+  }
+  function base32lower(bytes) {
+    var alphabet = "abcdefghijklmnopqrstuvwxyz234567", out = "", bits = 0, value = 0;
+    for (var i = 0; i < bytes.length; i++) {
+      value = ((value << 8) | bytes[i]) & 0xffff; bits += 8;
+      while (bits >= 5) { out += alphabet[(value >>> (bits - 5)) & 31]; bits -= 5; }
+    }
+    if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
+    return out;
+  }
+  function shortCode(leaf) {
+    var code = base32lower(leaf).toUpperCase().slice(0, 10);
+    return code.slice(0, 5) + "-" + code.slice(5);
+  }
+  /* RFC 8785 canonical JSON: keys sorted by UTF-16 code units, ECMAScript serialization of values. */
+  function canonicalize(value) {
+    if (value === null || typeof value !== "object") return JSON.stringify(value);
+    if (Array.isArray(value)) return "[" + value.map(canonicalize).join(",") + "]";
+    return "{" + Object.keys(value).sort().map(function (k) {
+      return JSON.stringify(k) + ":" + canonicalize(value[k]);
+    }).join(",") + "}";
+  }
+
+  /* ------------------------------------------------------------------ RFC 6962 Merkle tree */
+
+  function sha256(bytes) {
+    return subtle.digest("SHA-256", bytes).then(function (d) { return new Uint8Array(d); });
+  }
+  function leafHash(entry) { return sha256(concat([new Uint8Array([0]), entry])); }
+  function nodeHash(left, right) { return sha256(concat([new Uint8Array([1]), left, right])); }
+  function isHash(h) { return h instanceof Uint8Array && h.length === 32; }
+  function isSize(n) { return typeof n === "number" && Number.isSafeInteger(n) && n >= 0; }
+  function half(n) { return Math.floor(n / 2); }   // not >>: sizes may exceed 32 bits
+  function odd(n) { return n % 2 === 1; }
+
+  /* The entry of a signed ballot: label || u32(len B) || B || u32(len S) || S || u32(len K) || K. */
+  function ballotEntry(ballotBytes, signature, keyId) {
+    var key = enc.encode(keyId);
+    return concat([ENTRY_LABEL, u32(ballotBytes.length), ballotBytes, u32(signature.length), signature,
+                   u32(key.length), key]);
+  }
+
+  /* RFC 6962 MTH of leaves[lo..hi-1]; the root of no leaves is SHA-256(""). */
+  function treeHash(leaves, lo, hi) {
+    var n = hi - lo;
+    if (n === 0) return sha256(new Uint8Array(0));
+    if (n === 1) return Promise.resolve(leaves[lo]);
+    var k = 1;
+    while (k * 2 < n) k *= 2;   // the largest power of two smaller than n
+    return Promise.all([treeHash(leaves, lo, lo + k), treeHash(leaves, lo + k, hi)]).then(function (lr) {
+      return nodeHash(lr[0], lr[1]);
+    });
+  }
+
+  /* RFC 9162 §2.1.3.2, as ballots/log.py verify_inclusion: whether proof leads from leaf at index
+     in a tree of size leaves to rootHash. */
+  async function verifyInclusion(leaf, index, size, proof, rootHash) {
+    if (!(isHash(leaf) && isHash(rootHash) && isSize(index) && isSize(size))) return false;
+    if (index >= size || !proof.every(isHash)) return false;
+    var fn = index, sn = size - 1, r = leaf;
+    for (var i = 0; i < proof.length; i++) {
+      var p = proof[i];
+      if (sn === 0) return false;
+      if (odd(fn) || fn === sn) {
+        r = await nodeHash(p, r);
+        if (!odd(fn)) {
+          while (fn !== 0 && !odd(fn)) { fn = half(fn); sn = half(sn); }
+        }
+      } else {
+        r = await nodeHash(r, p);
+      }
+      fn = half(fn); sn = half(sn);
+    }
+    return sn === 0 && sameBytes(r, rootHash);
+  }
+
+  /* ------------------------------------------------------------------ signatures */
+
+  // RFC 8032 §7.1 test 1 and its signature of "wego-ballot/v1\n" || "{}" (docs/crypto-formats.md):
+  // a browser that verifies this can check Ed25519.
+  var PROBE_KEY = "MCowBQYDK2VwAyEA11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+  var PROBE_SIG = "82877922e34a79478a88a5793fb161d3829fbc22fa63d011a8400fd79c6aa3cb" +
+                  "defc0876e460ef326f6c14b6cdb43c88eadbaff140399fa1b38b2acddda47801";
+  var ed25519Probe = null;
+  function canEd25519() {
+    if (!ed25519Probe) {
+      ed25519Probe = (async function () {
+        try {
+          var key = await subtle.importKey("spki", b64urlDecode(PROBE_KEY), { name: "Ed25519" }, false, ["verify"]);
+          return await subtle.verify({ name: "Ed25519" }, key, fromHex(PROBE_SIG), enc.encode("wego-ballot/v1\n{}"));
+        } catch (e) {
+          return false;
+        }
+      })();
+    }
+    return ed25519Probe;
+  }
+
+  /* true, false, or null when this browser cannot check the signature (no Ed25519). */
+  async function verifySignature(spki, label, message, signature) {
+    if (!spki || !signature) return false;
+    var prefix = toHex(spki.slice(0, 26));
+    var data = concat([label, message]);
+    try {
+      if (spki.length === 44 && prefix.indexOf(ED25519_SPKI_PREFIX) === 0) {
+        if (!(await canEd25519())) return null;
+        if (signature.length !== 64) return false;
+        var ed = await subtle.importKey("spki", spki, { name: "Ed25519" }, false, ["verify"]);
+        return await subtle.verify({ name: "Ed25519" }, ed, signature, data);
+      }
+      if (spki.length === 91 && toHex(spki.slice(0, 27)) === P256_SPKI_PREFIX + "04") {
+        if (signature.length !== 64) return false;
+        var ec = await subtle.importKey("spki", spki, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+        return await subtle.verify({ name: "ECDSA", hash: "SHA-256" }, ec, signature, data);
+      }
+    } catch (e) {
+      return false;
+    }
+    return false;
+  }
+  async function keyIdOf(spki) { return "k_" + base32lower(await sha256(spki)).slice(0, 26); }
+
+  function checkpointBody(cp) {
+    return enc.encode(cp.origin + "\n" + cp.size + "\n" + b64Encode(cp.rootBytes) + "\n");
+  }
+  function both(a, b) {   // two signature results: false wins, then null (not checked)
+    if (a === false || b === false) return false;
+    if (a === null || b === null) return null;
+    return true;
+  }
+
+  /* ------------------------------------------------------------------ reading a receipt */
+
+  function NotAReceipt(message) { this.message = message; }
+
+  function sameKeys(obj, keys) {
+    var got = Object.keys(obj).sort();
+    return got.length === keys.length && got.every(function (k, i) { return k === keys[i]; });
+  }
+  function readCheckpoint(cp, where) {
+    if (!cp || typeof cp !== "object" || Array.isArray(cp) || !sameKeys(cp, CHECKPOINT_KEYS)) {
+      throw new NotAReceipt(where + " must have exactly origin, size, root and signature.");
+    }
+    if (typeof cp.origin !== "string" || !/^[^\s+\x00-\x1f\x7f]+$/.test(cp.origin)) {
+      throw new NotAReceipt(where + "'s origin is not a log's name.");
+    }
+    if (!isSize(cp.size)) throw new NotAReceipt(where + "'s size is not a whole number.");
+    if (typeof cp.root !== "string" || !HEX64.test(cp.root)) throw new NotAReceipt(where + "'s root is not 64 hex characters.");
+    var sig = b64Decode(cp.signature);
+    if (!sig || sig.length !== 64) throw new NotAReceipt(where + "'s signature is not 64 bytes of base64.");
+    return { origin: cp.origin, size: cp.size, root: cp.root, rootBytes: fromHex(cp.root), signature: sig, json: cp };
+  }
+  /* As ballots/receipts.py Receipt.from_json: exactly the receipt's keys and shapes. */
+  function readReceipt(obj) {
+    if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new NotAReceipt("a receipt is a JSON object.");
+    if (!sameKeys(obj, RECEIPT_KEYS)) {
+      throw new NotAReceipt("a receipt has exactly the keys " + RECEIPT_KEYS.join(", ") + ".");
+    }
+    if (obj.v !== 1) throw new NotAReceipt("this page reads receipts of version 1 only.");
+    if (typeof obj.vote !== "string" || !obj.vote) throw new NotAReceipt("its vote is missing.");
+    if (!isSize(obj.index)) throw new NotAReceipt("its ballot number (index) is not a whole number.");
+    if (typeof obj.leaf_hash !== "string" || !HEX64.test(obj.leaf_hash)) {
+      throw new NotAReceipt("its leaf hash is not 64 lowercase hex characters.");
+    }
+    if (!Array.isArray(obj.proof) || !obj.proof.every(function (p) { return typeof p === "string" && HEX64.test(p); })) {
+      throw new NotAReceipt("its proof is not a list of 64-character hex hashes.");
+    }
+    return {
+      vote: obj.vote, index: obj.index, leafHex: obj.leaf_hash, leaf: fromHex(obj.leaf_hash),
+      proof: obj.proof.map(fromHex), checkpoint: readCheckpoint(obj.checkpoint, "its checkpoint")
+    };
+  }
+  /* What the person gave: a receipt (alone, or as the phone keeps it) or a receipt QR's address. */
+  function readInput(text) {
+    text = (text || "").trim();
+    if (!text) throw new NotAReceipt("paste a receipt first, or open a receipt file.");
+    var qr = text.match(/\/r\/([1-9][0-9]*)\/([0-9a-f]{64})(?:\.png)?\/?$/);
+    if (qr && text.charAt(0) !== "{") return { kind: "leaf", voteRef: "v" + qr[1], leafHex: qr[2], leaf: fromHex(qr[2]) };
+    if (text.charAt(0) !== "{") {
+      throw new NotAReceipt("paste the receipt's JSON text (it starts with {), or the address in its QR code.");
+    }
+    var obj;
+    try { obj = JSON.parse(text); } catch (e) { throw new NotAReceipt("the text is not complete JSON."); }
+    if (obj && typeof obj === "object" && obj.receipt && typeof obj.receipt === "object" && !("leaf_hash" in obj)) {
+      obj = obj.receipt;   // the phone's copy or the ballot API's answer: {receipt, short_code, ...}
+    }
+    var receipt = readReceipt(obj);
+    receipt.kind = "receipt";
+    receipt.voteRef = receipt.vote;
+    return receipt;
+  }
+
+  /* ------------------------------------------------------------------ the record */
+
+  var records = {};
+  function fetchJson(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (resp) {
+      return resp.json().catch(function () { return null; }).then(function (data) {
+        if (!resp.ok) {
+          var err = new Error((data && data.message) || ("The server answered " + resp.status + "."));
+          err.status = resp.status; throw err;
+        }
+        return data;
+      });
+    }, function () { throw new Error("The network is not reachable."); });
+  }
+  function loadRecord(url) {
+    if (!records[url]) {
+      records[url] = fetchJson(url).catch(function (err) { delete records[url]; throw err; });
+    }
+    return records[url];
+  }
+  function findVote(record, ref) {
+    var items = Array.isArray(record.items) ? record.items : [];
+    for (var i = 0; i < items.length; i++) {
+      var votes = items[i] && Array.isArray(items[i].votes) ? items[i].votes : [];
+      for (var j = 0; j < votes.length; j++) {
+        var d = null;
+        try { d = JSON.parse(votes[j].definition); } catch (e) { d = null; }
+        if (d && d.vote === ref) return { entry: votes[j], definition: d };
+      }
+    }
+    return null;
+  }
+  async function recordLeaves(ballots) {
+    if (!Array.isArray(ballots)) throw new Error("the vote's ballots are not a list");
+    return Promise.all(ballots.map(function (b, i) {
+      var sig = b && b64urlDecode(b.signature);
+      if (!b || typeof b.ballot !== "string" || !sig || typeof b.key !== "string" || !/^[\x20-\x7e]*$/.test(b.key)) {
+        return Promise.reject(new Error("ballot " + (i + 1) + " cannot be read"));
+      }
+      return leafHash(ballotEntry(enc.encode(b.ballot), sig, b.key));
+    }));
+  }
+  function meetingName(record) {
+    var m = record && record.meeting;
+    return m && m.title ? m.title : "this meeting";
+  }
+  function ballots(n) { return n === 1 ? "1 ballot" : n + " ballots"; }
+  function whereWords(def) {
+    var item = def.agenda_item || {};
+    return "Agenda " + item.number + (def.round > 1 ? ", round " + def.round : "");
+  }
+
+  /* ------------------------------------------------------------------ the check */
+
+  function Check(ok, text) { this.ok = ok; this.text = text; }
+
+  /* Where the record of a vote is: the page's meeting, or the one the server names for the vote id. */
+  async function recordFor(voteRef) {
+    if (root.dataset.scopeRecord) return { url: root.dataset.scopeRecord, scoped: true };
+    var m = /^v([1-9][0-9]{0,15})$/.exec(voteRef);
+    if (!m) {
+      throw new Verdict("bad", "This receipt is not of a vote on this server.",
+        "Its vote is named “" + voteRef + "”; votes here are named v1, v2, …");
+    }
+    var where;
+    try {
+      where = await fetchJson(root.dataset.where.replace("{id}", m[1]));
+    } catch (err) {
+      if (err.status === 404) {
+        throw new Verdict("bad", "This server has no vote " + voteRef + ".",
+          "The receipt comes from another server, or its vote was changed.");
+      }
+      throw new Verdict("bad", "The published record could not be found: " + err.message, "Try again in a moment.");
+    }
+    return { url: where.record_url, scoped: false };
+  }
+  /* What the page says: title (its lead in bold, then rest in plain type), detail and the checks. */
+  function Verdict(tone, title, detail, checks, rest) {
+    this.tone = tone; this.title = title; this.detail = detail || ""; this.checks = checks || []; this.rest = rest || "";
+  }
+
+  async function check(input) {
+    if (!subtle) {
+      return new Verdict("bad", "This browser cannot compute hashes here.",
+        "Open this page over https (or on this computer) in a current browser.");
+    }
+    var checks = [];
+    var ref = input.voteRef;
+    progress("Fetching the published record…");
+    var at = await recordFor(ref);
+    var record;
+    try {
+      record = await loadRecord(at.url);
+    } catch (err) {
+      return new Verdict("bad", "The published record could not be loaded: " + err.message, "Try again in a moment.");
+    }
+    if (!record || record.type !== "wego-election-record" || record.v !== 1) {
+      return new Verdict("bad", "The published record is not an election record this page can read.");
+    }
+    var meeting = meetingName(record);
+    var source = { url: at.url, meeting: meeting };
+    progress("Checking in this browser…");
+
+    var found = findVote(record, ref);
+    if (!found) {
+      checks.push(new Check(false, "Vote " + ref + " is in the published record of " + meeting));
+      if (at.scoped) {
+        return done(new Verdict("bad", "This receipt belongs to another meeting's record.",
+          "The record of " + meeting + " holds no vote " + ref + ".", checks), source);
+      }
+      return done(new Verdict("bad", "The published record of " + meeting + " holds no certified result of vote " + ref + " yet.",
+        "Results are published once the chair certifies them.", checks), source);
+    }
+    var def = found.definition, entry = found.entry, cert = entry.certificate;
+    checks.push(new Check(true, "Vote " + ref + " is in the published record of " + meeting));
+    if (!cert || !cert.body) {
+      return done(new Verdict("bad", "Vote " + ref + " has no certified result yet.", "", checks), source);
+    }
+
+    var leaves;
+    try {
+      leaves = await recordLeaves(entry.ballots);
+    } catch (err) {
+      return done(new Verdict("bad", "The published record of vote " + ref + " cannot be read: " + err.message + ".", "", checks), source);
+    }
+    var total = leaves.length;
+    var leafHex = input.leafHex;
+    var position = -1;
+    for (var i = 0; i < total; i++) if (toHex(leaves[i]) === leafHex) { position = i; break; }
+
+    var orgSpki = b64urlDecode(record.organization && record.organization.public_key);
+    var sigUnchecked = false;
+
+    // -- the receipt on its own: WeGO's signed checkpoint and the proof to it
+    var receiptProblems = [], recordLog = true;
+    if (input.kind === "receipt") {
+      var cp = input.checkpoint;
+      var cpSig = await verifySignature(orgSpki, CHECKPOINT_LABEL, checkpointBody(cp), cp.signature);
+      if (cpSig === null) {
+        sigUnchecked = true;
+        checks.push(new Check(null, "WeGO's signature on the receipt's checkpoint could not be checked in this browser"));
+      } else {
+        checks.push(new Check(cpSig, "The receipt's checkpoint (" + ballots(cp.size) + ") is signed by WeGO"));
+        if (!cpSig) receiptProblems.push("its checkpoint does not carry WeGO's signature");
+      }
+      var ownLog = cp.origin.slice(-("/vote/" + input.vote).length) === "/vote/" + input.vote &&
+                   cp.origin.length > ("/vote/" + input.vote).length;
+      recordLog = cp.origin === def.origin;
+      checks.push(new Check(ownLog && recordLog, "The receipt's checkpoint is of vote " + ref + "'s log"));
+      if (!ownLog) receiptProblems.push("its checkpoint is of another vote's log");
+      var included = await verifyInclusion(input.leaf, input.index, cp.size, input.proof, cp.rootBytes);
+      checks.push(new Check(included, "The receipt's proof leads from its ballot to that checkpoint"));
+      if (!included) receiptProblems.push("its proof no longer leads from its ballot to the checkpoint WeGO signed");
+    }
+
+    // -- the receipt against the record
+    var index = input.kind === "receipt" ? input.index : position;
+    var atIndex = index >= 0 && index < total && toHex(leaves[index]) === leafHex;
+    if (input.kind === "receipt") {
+      checks.push(new Check(atIndex, "Ballot " + (index + 1) + " of the record is this receipt's ballot"));
+    } else {
+      checks.push(new Check(position >= 0, "This ballot is in the record" + (position >= 0 ? " as ballot " + (position + 1) : "")));
+      checks.push(new Check(null, "The QR code does not hold WeGO's signed checkpoint; open the receipt file to check it too"));
+    }
+    var notInRecord = "This receipt's ballot is not in the published record of vote " + ref;
+    var misplaced = position >= 0 && position !== index;
+
+    var consistent = true;
+    if (input.kind === "receipt") {
+      var rc = input.checkpoint;
+      var sameSize = (Array.isArray(entry.checkpoints) ? entry.checkpoints : []).filter(function (c) { return c && c.size === rc.size; })[0];
+      var sameCheckpoint = !!sameSize && canonicalize(sameSize) === canonicalize(rc.json);
+      consistent = rc.size <= total && sameCheckpoint &&
+                   sameBytes(await treeHash(leaves, 0, rc.size), rc.rootBytes);
+      checks.push(new Check(consistent, "The receipt's checkpoint matches " + (rc.size === 1 ? "the first ballot" : "the first " + rc.size + " ballots") + " of the record"));
+    }
+
+    var final = cert.body.checkpoint || {};
+    var certRoot = final.size === total && typeof final.root === "string" && HEX64.test(final.root) &&
+                   sameBytes(await treeHash(leaves, 0, total), fromHex(final.root)) && final.origin === def.origin;
+    checks.push(new Check(certRoot, "The record's " + ballots(total) + (total === 1 ? " gives" : " give") + " the root the chair certified"));
+
+    var certSigned = await certificateSigned(record, cert, orgSpki, ref);
+    if (certSigned === null) {
+      sigUnchecked = true;
+      checks.push(new Check(null, "The certificate's signatures could not be checked in this browser"));
+    } else {
+      checks.push(new Check(certSigned, "The certificate is signed by WeGO and by the chair"));
+    }
+
+    // -- the verdict, the most telling failure first
+    var headline = "Included as ballot " + ((input.kind === "receipt" ? index : position) + 1) + " of " + total +
+                   " in the certified result of " + whereWords(def);
+    var question = " (" + def.question + ").";
+    if (receiptProblems.length) {
+      var reasons = [];
+      if (misplaced) reasons.push("it names ballot " + (index + 1) + ", but its ballot is ballot " + (position + 1) + " of the record");
+      else if (position < 0) reasons.push("its ballot is not in the published record of vote " + ref);
+      return done(new Verdict("bad", "The receipt was changed:",
+        "A receipt as WeGO issued it always passes these checks. Use the file saved on the phone that voted.", checks,
+        " " + reasons.concat(receiptProblems).join("; ") + "."), source);
+    }
+    if (!recordLog) {
+      return done(new Verdict("bad", "This receipt is of another log than the record's vote " + ref + ".",
+        "Its checkpoint names the log “" + input.checkpoint.origin + "”; the record's vote is logged as “" + def.origin +
+        "”. The receipt may come from another server.", checks), source);
+    }
+    if (position < 0) {
+      return done(new Verdict("bad", notInRecord + ".", input.kind === "receipt"
+        ? "WeGO signed that this ballot was logged, yet the published record lacks it. Keep this receipt and show it to the Secretariat and the observers."
+        : "Check that the QR code is of a receipt of this vote.", checks), source);
+    }
+    if (input.kind === "receipt" && !atIndex) {
+      return done(new Verdict("bad", "The published record does not match this receipt: it has this receipt's ballot as ballot " +
+        (position + 1) + ", not ballot " + (index + 1) + ".",
+        "Keep this receipt and show it to the Secretariat and the observers.", checks), source);
+    }
+    if (!consistent) {
+      return done(new Verdict("bad", "The published record of vote " + ref + " does not match the checkpoint WeGO signed for this receipt.",
+        "Ballots logged before this one were changed or removed after the receipt was given. Keep this receipt and show it to the observers.",
+        checks), source);
+    }
+    if (!certRoot) {
+      return done(new Verdict("bad", "The certified result of vote " + ref + " does not match the ballots in the published record.", "", checks), source);
+    }
+    if (certSigned === false) {
+      return done(new Verdict("bad", "The certificate of vote " + ref + " is not validly signed.", "", checks), source);
+    }
+    if (sigUnchecked) {
+      return done(new Verdict("warn", headline,
+        "This browser cannot check Ed25519 signatures, so WeGO's signatures were not checked. The checks marked ✓ passed. " +
+        "For a full check, open this page in a current Chrome, Safari or Firefox, or run the verifier below.", checks, question),
+        source);
+    }
+    return done(new Verdict("ok", headline, input.kind === "receipt"
+      ? "Receipt " + shortCode(input.leaf) + ". Every check below was done in this browser." : "Every check below was done in this browser.",
+      checks, question), source);
+  }
+
+  /* The certificate's organization and chair signatures over "wego-certificate/v1\n" || JCS(body). */
+  async function certificateSigned(record, cert, orgSpki, ref) {
+    var sigs = cert.signatures || {}, body = cert.body;
+    var org = sigs.organization || {}, chair = sigs.chair || {};
+    if (body.vote !== ref || !orgSpki || (await keyIdOf(orgSpki)) !== (record.organization || {}).key_id ||
+        org.key_id !== record.organization.key_id || !body.chair || chair.key_id !== body.chair.key_id) {
+      return false;
+    }
+    var enrol = (Array.isArray(record.registry) ? record.registry : []).filter(function (e) {
+      return e && e.kind === "enrol" && e.key_id === chair.key_id;
+    })[0];
+    var chairSpki = enrol ? b64urlDecode(enrol.public_key) : null;
+    if (!chairSpki || (await keyIdOf(chairSpki)) !== chair.key_id) return false;
+    var message = enc.encode(canonicalize(body));
+    var cpJson;
+    try { cpJson = readCheckpoint(body.checkpoint, "the certificate's checkpoint"); } catch (e) { return false; }
+    return both(both(await verifySignature(orgSpki, CERTIFICATE_LABEL, message, b64urlDecode(org.signature)),
+                     await verifySignature(chairSpki, CERTIFICATE_LABEL, message, b64urlDecode(chair.signature))),
+                await verifySignature(orgSpki, CHECKPOINT_LABEL, checkpointBody(cpJson), cpJson.signature));
+  }
+
+  /* ------------------------------------------------------------------ showing it */
+
+  var result = document.getElementById("rc-result");
+  var verdictEl = document.getElementById("rc-verdict");
+  var detailEl = document.getElementById("rc-detail");
+  var checksEl = document.getElementById("rc-checks");
+  var sourceEl = document.getElementById("rc-source");
+  var progressEl = document.getElementById("rc-progress");
+  var inputError = document.getElementById("rc-input-error");
+  var checkButton = document.getElementById("rc-check");
+
+  function progress(text) { progressEl.textContent = text; }
+  function done(verdict, source) { verdict.source = source; return verdict; }
+
+  function show(verdict) {
+    progress("");
+    result.hidden = false;
+    result.className = "card rc-result rc-" + verdict.tone;
+    verdictEl.textContent = "";
+    var words = document.createElement("span"), lead = document.createElement("strong");
+    lead.textContent = verdict.title;
+    words.appendChild(lead);
+    if (verdict.rest) {
+      var rest = document.createElement("span");
+      rest.className = "rc-rest"; rest.textContent = verdict.rest;
+      words.appendChild(rest);
+    }
+    verdictEl.appendChild(words);
+    detailEl.textContent = verdict.detail;
+    detailEl.hidden = !verdict.detail;
+    while (checksEl.firstChild) checksEl.removeChild(checksEl.firstChild);
+    verdict.checks.forEach(function (c) {
+      var li = document.createElement("li"), mark = document.createElement("span");
+      var text = document.createElement("span"), said = document.createElement("span");
+      li.className = c.ok === true ? "rc-pass" : c.ok === false ? "rc-fail" : "rc-skip";
+      mark.className = "rc-mark"; mark.setAttribute("aria-hidden", "true");
+      mark.textContent = c.ok === true ? "✓" : c.ok === false ? "✗" : "–";
+      said.className = "visually-hidden";   // what the mark says, for screen readers
+      said.textContent = c.ok === true ? "Passed: " : c.ok === false ? "Failed: " : "Not checked: ";
+      text.className = "rc-text";
+      text.appendChild(said); text.appendChild(document.createTextNode(c.text));
+      li.appendChild(mark); li.appendChild(text);
+      checksEl.appendChild(li);
+    });
+    checksEl.previousElementSibling.hidden = verdict.checks.length === 0;
+    while (sourceEl.firstChild) sourceEl.removeChild(sourceEl.firstChild);
+    if (verdict.source) {
+      sourceEl.appendChild(document.createTextNode("Checked against the published record of " + verdict.source.meeting + ". "));
+      var a = document.createElement("a");
+      a.href = verdict.source.url; a.textContent = "Download the record (JSON)";
+      sourceEl.appendChild(a);
+    }
+    verdictEl.focus();
+  }
+
+  var busy = false;
+  function run(text) {
+    if (busy) return;
+    inputError.hidden = true;
+    var input;
+    try {
+      input = readInput(text);
+    } catch (err) {
+      if (!(err instanceof NotAReceipt)) throw err;
+      result.hidden = true;
+      inputError.textContent = "This is not a receipt: " + err.message;
+      inputError.hidden = false;
+      return;
+    }
+    busy = true; checkButton.disabled = true;
+    result.hidden = true;   // never show an earlier verdict beside a new receipt
+    check(input).catch(function (err) {
+      if (err instanceof Verdict) return err;
+      return new Verdict("bad", "The check could not be finished: " + (err && err.message ? err.message : err), "Try again in a moment.");
+    }).then(function (verdict) {
+      show(verdict);
+    }).then(function () { busy = false; checkButton.disabled = false; });
+  }
+
+  /* ------------------------------------------------------------------ paste, file, drop */
+
+  var form = document.getElementById("rc-form");
+  var textarea = document.getElementById("rc-text");
+  var fileInput = document.getElementById("rc-file");
+  var drop = document.getElementById("rc-drop");
+  form.addEventListener("submit", function (ev) { ev.preventDefault(); run(textarea.value); });
+
+  function readFile(file) {
+    if (!file) return;
+    if (file.size > MAX_FILE) {
+      inputError.textContent = "This file is too large to be a receipt."; inputError.hidden = false; return;
+    }
+    file.text().then(function (text) { textarea.value = text; run(text); }, function () {
+      inputError.textContent = "The file could not be read."; inputError.hidden = false;
+    });
+  }
+  fileInput.addEventListener("change", function () { readFile(fileInput.files[0]); });
+  ["dragenter", "dragover"].forEach(function (name) {
+    form.addEventListener(name, function (ev) { ev.preventDefault(); drop.classList.add("rc-dragging"); });
+  });
+  ["dragleave", "drop"].forEach(function (name) {
+    form.addEventListener(name, function () { drop.classList.remove("rc-dragging"); });
+  });
+  form.addEventListener("drop", function (ev) {
+    ev.preventDefault();
+    var files = ev.dataTransfer && ev.dataTransfer.files;
+    if (files && files.length) readFile(files[0]);
+  });
+
+  /* ------------------------------------------------------------------ receipts kept on this phone */
+
+  function storedReceipts() {
+    if (!window.indexedDB) return Promise.resolve([]);
+    // Do not create the phone's receipt store where it does not exist yet.
+    var exists = indexedDB.databases ? indexedDB.databases().then(function (list) {
+      return list.some(function (d) { return d.name === RECEIPTS_DB; });
+    }, function () { return true; }) : Promise.resolve(true);
+    return exists.then(function (yes) {
+      if (!yes) return [];
+      return new Promise(function (resolve) {
+        var req = indexedDB.open(RECEIPTS_DB, 1);
+        // As vote.js creates it, so that the ballot page still finds its store.
+        req.onupgradeneeded = function () { req.result.createObjectStore("receipts", { keyPath: "leaf" }); };
+        req.onerror = function () { resolve([]); };
+        req.onsuccess = function () {
+          var db = req.result;
+          try {
+            var all = db.transaction("receipts").objectStore("receipts").getAll();
+            all.onsuccess = function () { db.close(); resolve(all.result || []); };
+            all.onerror = function () { db.close(); resolve([]); };
+          } catch (e) { db.close(); resolve([]); }
+        };
+      });
+    }).catch(function () { return []; });
+  }
+
+  storedReceipts().then(function (rows) {
+    rows = rows.filter(function (r) { return r && r.answer && r.answer.receipt; });
+    if (!rows.length) return;
+    rows.sort(function (a, b) { return (Date.parse(b.savedAt) || 0) - (Date.parse(a.savedAt) || 0); });
+    var list = document.getElementById("rc-stored-list");
+    rows.forEach(function (row) {
+      var a = row.answer, v = a.vote || {};
+      var li = document.createElement("li"), text = document.createElement("div");
+      li.className = "rc-stored-item"; text.className = "rc-stored-text";
+      var code = document.createElement("p"); code.className = "rc-stored-code"; code.textContent = a.short_code || "";
+      var q = document.createElement("p"); q.className = "rc-stored-question"; q.textContent = v.question || ("Vote " + (v.ref || ""));
+      var where = document.createElement("p"); where.className = "muted";
+      where.textContent = [v.meeting, v.agenda_item ? "Agenda " + v.agenda_item + (v.round > 1 ? ", round " + v.round : "") : "",
+                           a.ballot_number ? "Ballot " + a.ballot_number : ""].filter(Boolean).join(" · ");
+      var b = document.createElement("button");
+      b.type = "button"; b.className = "button"; b.textContent = "Check";
+      b.setAttribute("aria-label", "Check receipt " + (a.short_code || "") + ": " + (v.question || ""));
+      b.addEventListener("click", function () {
+        textarea.value = JSON.stringify(a.receipt, null, 1);
+        run(textarea.value);
+      });
+      text.appendChild(code); text.appendChild(q); text.appendChild(where);
+      li.appendChild(text); li.appendChild(b); list.appendChild(li);
+    });
+    document.getElementById("rc-stored").hidden = false;
+  });
+
+  /* ------------------------------------------------------------------ scanning a receipt's QR code */
+
+  var scanButton = document.getElementById("rc-scan");
+  var camera = document.getElementById("rc-camera");
+  var video = document.getElementById("rc-video");
+  var cameraHelp = document.getElementById("rc-camera-help");
+  var stream = null, scanning = false;
+
+  function stopCamera() {
+    scanning = false;
+    if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
+    stream = null; video.srcObject = null;
+    camera.hidden = true;
+  }
+  async function scan() {
+    var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+    result.hidden = true;
+    camera.hidden = false;
+    camera.scrollIntoView({ block: "start" });
+    cameraHelp.textContent = "Point the camera at the QR code of the receipt.";
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+    } catch (err) {
+      camera.hidden = true;
+      inputError.textContent = err && err.name === "NotAllowedError"
+        ? "The camera was not allowed. Paste the receipt or open its file instead."
+        : "The camera could not be started. Paste the receipt or open its file instead.";
+      inputError.hidden = false;
+      return;
+    }
+    video.srcObject = stream;
+    await video.play().catch(function () {});
+    camera.scrollIntoView({ block: "start" });   // now that the video has its height
+    document.getElementById("rc-scan-stop").focus({ preventScroll: true });
+    scanning = true;
+    while (scanning) {
+      var codes = [];
+      try { codes = await detector.detect(video); } catch (e) { codes = []; }
+      if (!scanning) return;
+      if (codes.length && codes[0].rawValue) {
+        stopCamera();
+        textarea.value = codes[0].rawValue;
+        run(codes[0].rawValue);
+        return;
+      }
+      await new Promise(function (r) { setTimeout(r, 200); });
+    }
+  }
+  if ("BarcodeDetector" in window && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+    Promise.resolve(window.BarcodeDetector.getSupportedFormats ? window.BarcodeDetector.getSupportedFormats() : [])
+      .then(function (formats) { scanButton.hidden = formats.indexOf("qr_code") < 0; }, function () {});
+  }
+  scanButton.addEventListener("click", function () { inputError.hidden = true; scan(); });
+  document.getElementById("rc-scan-stop").addEventListener("click", function () { stopCamera(); scanButton.focus(); });
+  camera.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { stopCamera(); scanButton.focus(); } });
+
+  /* The pure functions, for the tests that compare them with ballots/log.py (hex in, verdicts out). */
+  window.WeGO = window.WeGO || {};
+  window.WeGO.receiptCheck = {
+    verifyInclusion: function (leafHex, index, size, proofHex, rootHex) {
+      return verifyInclusion(fromHex(leafHex), index, size, proofHex.map(fromHex), fromHex(rootHex));
+    },
+    merkleRoot: function (leavesHex) {
+      return treeHash(leavesHex.map(fromHex), 0, leavesHex.length).then(toHex);
+    },
+    ballotLeaf: function (ballotText, signatureB64url, keyId) {
+      return leafHash(ballotEntry(enc.encode(ballotText), b64urlDecode(signatureB64url), keyId)).then(toHex);
+    }
+  };
+
+  /* ------------------------------------------------------------------ a receipt QR's address, opened here */
+
+  var params = new URLSearchParams(location.search);
+  if (/^[1-9][0-9]*$/.test(params.get("vote") || "") && HEX64.test(params.get("leaf") || "")) {
+    textarea.value = location.origin + "/r/" + params.get("vote") + "/" + params.get("leaf");
+    run(textarea.value);
+  }
+})();
