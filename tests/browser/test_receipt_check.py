@@ -40,17 +40,6 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
     return {**app_config, "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
 
 
-@pytest.fixture
-def app(app: Any) -> Any:
-    # Until voting/__init__.py registers the blueprint (`from .verify.receipt_views import bp as
-    # receiptcheck_bp`), the test registers it; afterwards this does nothing.
-    if "receiptcheck" not in app.blueprints:
-        from voting.verify.receipt_views import bp
-
-        app.register_blueprint(bp)
-    return app
-
-
 def _ga(session: Any, key: str, title: str, item_title: str) -> tuple[Any, Any]:
     meeting = meeting_service.create_meeting({
         "key": key, "title": title, "body": "ga", "rule_set": "wego-2017",
