@@ -43,6 +43,8 @@ from . import attendance, audit
 from .identity import delegate_ref, registry_head
 
 YES_NO = ("yes", "no", "abstain")
+MULTI_ROUND_KINDS = frozenset({VoteKind.HOST_CITY, VoteKind.PRESIDENT, VoteKind.REGIONAL_OFFICE_BID,
+                               VoteKind.EXCOM_APPROVAL, VoteKind.EXCOM_BLOCK})
 ABSTAIN = "abstain"
 OPTION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -118,6 +120,11 @@ def open_vote(item: AgendaItem, kind: VoteKind | str, question: str, options: Se
     number = round_number or ((previous.round + 1) if previous else 1)
     clean_options = _clean_options(kind, options, seats)
     roll = attendance.roll(meeting)
+    frozen_roll = None
+    if previous is not None and kind in MULTI_ROUND_KINDS and previous.kind in MULTI_ROUND_KINDS:
+        # Later rounds of one ballot keep the roll of members present frozen at its first round
+        # (I-2): the tally applies one roll to every round.
+        frozen_roll = definition_of(previous)["roll"]
     rule_set = load_rule_set(meeting.rule_set)
     seq, head = registry_head()
     vote = Vote(meeting=meeting, agenda_item=item, round=number, kind=kind, question=question,
@@ -139,7 +146,7 @@ def open_vote(item: AgendaItem, kind: VoteKind | str, question: str, options: Se
         "options": clean_options,
         "seats": seats,
         "rule_set": rule_set.id,
-        "roll": {
+        "roll": frozen_roll or {
             "members": [{"id": member_ref(e.member), "name": e.member.name} for e in roll.members],
             "present": [member_ref(e.member) for e in roll.members if e.present],
             "total": roll.total,

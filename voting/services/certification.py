@@ -181,8 +181,7 @@ def _method_and_hands(vote: Vote) -> tuple[str, dict[str, Any] | None, dict[str,
 
 def item_outcome(vote: Vote) -> results.ItemResult:
     """The tally of the vote's item up to this round, with the casting vote and hand counts in force."""
-    cv = casting_of(vote)
-    return results.tally_item(vote.agenda_item, upto=vote, casting_vote=cv.choice if cv and cv.choice else None)
+    return results.tally_item(vote.agenda_item, upto=vote)
 
 
 def prepare(vote: Vote, chair: StaffAccount) -> Certificate:

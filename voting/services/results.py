@@ -93,8 +93,19 @@ def _series(votes: list[Vote]) -> list[Vote]:
     return votes
 
 
-def tally_item(item: AgendaItem, upto: Vote | None = None, casting_vote: str | None = None) -> ItemResult:
-    """The outcome of the item's closed rounds under its meeting's rule set (ballots.recount)."""
+def _casting_votes(votes: list[Vote]) -> dict[int, str] | None:
+    """The Secretary General's casting votes cast in these rounds, by round number."""
+    from ..models import CastingVote
+
+    rows = db.session.scalars(select(CastingVote).where(CastingVote.vote_id.in_([v.id for v in votes]))).all()
+    by_vote = {r.vote_id: r.choice for r in rows if r.choice}
+    found = {v.round: by_vote[v.id] for v in votes if v.id in by_vote}
+    return found or None
+
+
+def tally_item(item: AgendaItem, upto: Vote | None = None) -> ItemResult:
+    """The outcome of the item's closed rounds under its meeting's rule set (ballots.recount), with
+    every casting vote and confirmed show of hands in force."""
     from ballots.recount import tally_votes
 
     votes = _series(rounds_of(item, upto))
@@ -104,7 +115,7 @@ def tally_item(item: AgendaItem, upto: Vote | None = None, casting_vote: str | N
     labels = {o["id"]: o["label"] for d in definitions for o in d["options"]}
     shows = [_hands(v) for v in votes]
     try:
-        outcome = tally_votes(definitions, [choices_of(v) for v in votes], casting_vote=casting_vote,
+        outcome = tally_votes(definitions, [choices_of(v) for v in votes], casting_vote=_casting_votes(votes),
                               show_of_hands=shows if any(s is not None for s in shows) else None)
     except (CaseError, ValueError) as err:
         return ItemResult(None, f"The tally could not be computed: {err}", labels)
