@@ -164,6 +164,7 @@ def gunicorn(instance: Path, url: str, workers: int, threads: int, app: str = "w
     command = [str(binary) if binary.exists() else "gunicorn", "-w", str(workers), "--threads", str(threads),
                "-b", f"127.0.0.1:{port}", "--log-level", "warning", app]
     proc = subprocess.Popen(command, cwd=ROOT, env=env)
+    _SERVER[:] = [proc.pid]
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -179,6 +180,7 @@ def gunicorn(instance: Path, url: str, workers: int, threads: int, app: str = "w
             time.sleep(0.2)
         yield base
     finally:
+        _SERVER.clear()
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=30)
@@ -196,6 +198,8 @@ class Phase:
     refused: int
     seconds: float
     latencies: list[float]  # seconds, of the accepted requests
+    server_cpu: float = 0.0  # CPU seconds the gunicorn processes spent in the phase
+    client_cpu: float = 0.0  # CPU seconds this process (the phones) spent
 
     @property
     def rate(self) -> float:
@@ -210,7 +214,31 @@ class Phase:
 
     def line(self) -> str:
         return (f"  {self.label:<22} {self.ok:5d} ok {self.refused:3d} refused  {self.rate:8.1f}/s   "
-                f"p50 {self.pct(50):7.1f} ms  p95 {self.pct(95):7.1f} ms  p99 {self.pct(99):7.1f} ms")
+                f"p50 {self.pct(50):7.1f} ms  p95 {self.pct(95):7.1f} ms  p99 {self.pct(99):7.1f} ms   "
+                f"CPU/request: server {self.server_cpu / max(1, self.ok + self.refused) * 1e3:4.1f} ms, "
+                f"phones {self.client_cpu / max(1, self.ok + self.refused) * 1e3:4.1f} ms")
+
+
+_SERVER: list[int] = []  # the gunicorn master's pid
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu() -> float:
+    """CPU seconds used so far by the gunicorn master and its workers (Linux /proc; 0 elsewhere)."""
+    if not _SERVER:
+        return 0.0
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == _SERVER[0] or ppid == _SERVER[0]:
+            total += (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+    return total
 
 
 def burst(label: str, jobs: list[Callable[[], int]], accepted: int, spread: float = 0.0) -> Phase:
@@ -236,14 +264,16 @@ def burst(label: str, jobs: list[Callable[[], int]], accepted: int, spread: floa
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
     for t in threads:
         t.start()
+    cpu = (server_cpu(), time.process_time())
     zero[0] = time.perf_counter() + 0.01
     barrier.wait()
     for t in threads:
         t.join()
+    cpu = (server_cpu() - cpu[0], time.process_time() - cpu[1])
     begin = min(r[1] for r in results)
     end = max(r[2] for r in results)
     good = [r for r in results if r[0] == accepted]
-    return Phase(label, len(good), len(results) - len(good), end - begin, [r[2] - r[1] for r in good])
+    return Phase(label, len(good), len(results) - len(good), end - begin, [r[2] - r[1] for r in good], *cpu)
 
 
 def enrol_all(base: str, tokens: list[str]) -> list[VotingClient]:
@@ -275,7 +305,8 @@ def baseline_round(phones: list[VotingClient], label: str, spread: float = 0.0) 
 
 def combined(label: str, phases: list[Phase]) -> Phase:
     return Phase(label, sum(p.ok for p in phases), sum(p.refused for p in phases), sum(p.seconds for p in phases),
-                 [x for p in phases for x in p.latencies])
+                 [x for p in phases for x in p.latencies], sum(p.server_cpu for p in phases),
+                 sum(p.client_cpu for p in phases))
 
 
 def check_vote(setup: Setup, vote_id: int, phase: Phase) -> None:

@@ -132,10 +132,10 @@ def test_open_vote_close_certify_and_the_projector_shows_the_result(
         screen.goto(f"{live_server}/projector/{meeting_id}")
         expect(screen.locator("#p-figure")).to_have_text("3 of 4 members present · quorum 1", timeout=WAIT_MS)
         assert screen.evaluate(VISIBLE_CONTROLS) == []
-        shot(screen, "chair-projector-roll", full_page=True)
+        shot(screen, "chair-projector-roll")
         _fits(screen)
 
-        form = page.locator("#item-1, .agenda-item").first
+        form = page.locator(".agenda-item", has_text=TITLE)
         expect(form.get_by_label("Question put to the vote")).to_have_value(QUESTION)
         form.get_by_role("button", name="Open the vote").click()
         page.wait_for_url(re.compile(r"/chair/votes/\d+$"), timeout=WAIT_MS)
@@ -157,10 +157,24 @@ def test_open_vote_close_certify_and_the_projector_shows_the_result(
         expect(screen.locator("#p-result")).to_be_hidden()
 
         # The delegates vote; the chair's page and the projector count them live (never what they chose).
-        for name, choice in CHOICES.items():
-            phones[name].cast(vote_id, choice)
+        names = list(CHOICES)
+        for name in names[:2]:
+            phones[name].cast(vote_id, CHOICES[name])
+        expect(page.locator("#t-voted")).to_have_text("2", timeout=WAIT_MS)
+        expect(page.locator("#t-waiting li")).to_have_text([names[2]])
+        expect(page.locator("#hands-instead")).to_be_hidden()  # signed ballots are in: no show of hands now
+        # Closing while a member present has not voted asks first; the chair says "not yet".
+        asked: list[str] = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        page.get_by_role("button", name="Close the vote").click()
+        page.wait_for_timeout(300)
+        assert asked == ["1 member present has not voted yet. Close the vote now? It cannot be reopened."], asked
+        expect(page.locator("#turnout")).to_have_attribute("data-state", "open")
+        assert page.request.get(f"{live_server}/api/chair/votes/{vote_id}/turnout").json()["state"] == "open"
+        phones[names[2]].cast(vote_id, CHOICES[names[2]])
         expect(page.locator("#t-voted")).to_have_text("3", timeout=WAIT_MS)
         expect(page.locator("#t-waiting li")).to_have_count(0)
+        expect(page.locator("#t-all-voted")).to_be_visible()
         expect(page.locator("#t-voted-names li")).to_have_count(3)
         expect(page.locator("#t-size")).to_have_text("3")
         expect(screen.locator("#p-figure")).to_have_text("3 of 3 members present have voted", timeout=WAIT_MS)
@@ -168,6 +182,9 @@ def test_open_vote_close_certify_and_the_projector_shows_the_result(
         screen.wait_for_function(FULL_BAR, timeout=WAIT_MS)  # the bar has grown to 3 of 3
         for words in ("Yes:", "No:", "Adopted", "Not adopted"):
             assert words not in screen.locator("body").inner_text(), words
+        # Nor does the server send any to the hall's screen while the vote is open.
+        sent = screen.request.get(f"{live_server}/api/projector/{meeting_id}").json()["vote"]
+        assert sent["state"] == "open" and "result" not in sent and "counts" not in sent, sent
         shot(page, "chair-vote-open")
         shot(screen, "chair-projector-open")
         _fits(screen)
@@ -208,7 +225,6 @@ def test_open_vote_close_certify_and_the_projector_shows_the_result(
         assert re.fullmatch(rf"{re.escape(cert_url)}#sha256=[0-9a-f]{{64}}", decoded), decoded
         assert screen.evaluate(VISIBLE_CONTROLS) == []
         shot(screen, "chair-projector-certified")
-        shot(screen, "chair-projector-certified-full", full_page=True)
         _fits(screen)
 
         # The printable certificate, its PDF, and the memorandum draft.

@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ballots.canonical import MAX_BALLOT_BYTES, InvalidBallot, NotCanonical, canonical_bytes, parse_ballot
 from ballots.checkpoint import Checkpoint, vote_origin
@@ -221,8 +222,11 @@ def _public_key(spki_b64: str) -> PublicKey:
 def _lock_vote(vote_id: int) -> Vote:
     """The vote row, locked: appends to one vote's log are serialized (PostgreSQL row lock; SQLite's
     writing transactions begin IMMEDIATE and hold the database write lock)."""
-    vote = db.session.scalars(select(Vote).where(Vote.id == vote_id).with_for_update()
-                              .execution_options(populate_existing=True)).first()
+    # The meeting and agenda item come in the same query (the answer names them); only the vote's
+    # row is locked.
+    vote = db.session.scalars(select(Vote).where(Vote.id == vote_id)
+                              .options(joinedload(Vote.meeting, innerjoin=True), joinedload(Vote.agenda_item, innerjoin=True))
+                              .with_for_update(of=Vote).execution_options(populate_existing=True)).first()
     if vote is None:
         raise NotFound("There is no such vote.", hint="Go back to your badge page and pick the vote again.")
     return vote

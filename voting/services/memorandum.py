@@ -18,8 +18,8 @@ class Entry:
 
 
 def _title(item: AgendaItem) -> str:
-    title = item.title.strip()
-    return title[0].lower() + title[1:] if title[:2].istitle() and not title[:2].isupper() else title
+    """How a sentence names the item: 'Agenda 1, “Annual Assessment of Regional Offices”'."""
+    return f"Agenda {item.number}, “{item.title.strip()}”"
 
 
 def entries(meeting: Meeting) -> list[Entry]:
