@@ -68,6 +68,16 @@ def record(action: str, obj: Any, before: dict[str, Any] | None, *, actor: str |
     return append(action, entity, entity_id, before, after, actor=actor)
 
 
+def apply_changes(obj: Any, values: dict[str, Any], action: str) -> Any:
+    """Set the values on a row and record one audit event with before and after, if anything changed."""
+    before = snapshot(obj)
+    for key, value in values.items():
+        setattr(obj, key, value)
+    if snapshot(obj) != before:
+        record(action, obj, before)
+    return obj
+
+
 def append(
     action: str,
     entity: str,

@@ -83,12 +83,7 @@ def update_meeting(meeting: Meeting, values: Mapping[str, Any]) -> Meeting:
     other = db.session.scalars(select(Meeting).where(Meeting.key == clean["key"])).first()
     if other is not None and other.id != meeting.id:
         raise Conflict(f"A meeting named {clean['key']} already exists.")
-    before = audit.snapshot(meeting)
-    for key, value in clean.items():
-        setattr(meeting, key, value)
-    if audit.snapshot(meeting) != before:
-        audit.record("meeting.update", meeting, before)
-    return meeting
+    return audit.apply_changes(meeting, clean, "meeting.update")
 
 
 def _position(number: str) -> int:
@@ -123,12 +118,7 @@ def update_agenda_item(item: AgendaItem, values: Mapping[str, Any]) -> AgendaIte
     clean = _agenda_values(values)
     if any(i.number == clean["number"] and i.id != item.id for i in item.meeting.agenda):
         raise Conflict(f"Agenda item {clean['number']} already exists in this meeting.")
-    before = audit.snapshot(item)
-    for key, value in clean.items():
-        setattr(item, key, value)
-    if audit.snapshot(item) != before:
-        audit.record("agenda_item.update", item, before)
-    return item
+    return audit.apply_changes(item, clean, "agenda_item.update")
 
 
 def add_candidacy(meeting: Meeting, member: Member, kind: str | CandidacyKind, notified_on: date | None, notes: str = "") -> Candidacy:

@@ -153,12 +153,7 @@ def update_member(member: Member, values: Mapping[str, Any]) -> Member:
     other = find_member(clean["name"], clean["country"])
     if other is not None and other.id != member.id:
         raise Conflict(f"{clean['name']} ({clean['country']}) is already on the roster as another member.")
-    before = audit.snapshot(member)
-    for key, value in clean.items():
-        setattr(member, key, value)
-    if audit.snapshot(member) != before:
-        audit.record("member.update", member, before)
-    return member
+    return audit.apply_changes(member, clean, "member.update")
 
 
 # ---------------------------------------------------------------- delegates
@@ -199,13 +194,7 @@ def update_delegate(delegate: Delegate, values: Mapping[str, Any]) -> Delegate:
     if is_active:
         _check_voting_limit(delegate.member, clean["is_voting"], excluding=delegate)
     _check_email(delegate.member, clean["email"], excluding=delegate)
-    before = audit.snapshot(delegate)
-    for key, value in clean.items():
-        setattr(delegate, key, value)
-    delegate.is_active = bool(is_active)
-    if audit.snapshot(delegate) != before:
-        audit.record("delegate.update", delegate, before)
-    return delegate
+    return audit.apply_changes(delegate, {**clean, "is_active": bool(is_active)}, "delegate.update")
 
 
 # ---------------------------------------------------------------- Executive Committee seats
