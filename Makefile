@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint serve bench clean-instance
+.PHONY: run test lint serve serve-stop bench clean-instance
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,6 +22,14 @@ run: $(VENV)/.installed
 	@echo "(lost the one-time passwords? run: $(BIN)/voting staff reset-password secretariat)"
 	@echo ""
 	$(BIN)/voting run --host $(HOST) --port $(PORT)
+
+# gunicorn on PostgreSQL (VOTING_DATABASE_URL, or a local cluster in instance/pg): docs/deploy.md.
+# WORKERS, HOST and PORT (8000) come from the environment or the command line: make serve PORT=9000
+serve: $(VENV)/.installed
+	scripts/serve.sh
+
+serve-stop:
+	scripts/serve.sh stop
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

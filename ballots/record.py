@@ -5,6 +5,11 @@ JSON Schema docs/record.schema.json). verify_record checks every signature again
 registry, one counted ballot per member, the rebuilt Merkle roots against every signed checkpoint,
 the recount under the record's own rule-set text against each certificate, and both signatures of
 every certificate. Each failure is named by agenda item, vote, entry and check, in words.
+
+Resolutions by written consent (Art. 16.3) are votes of kind "written-consent" in "items"; the
+record's "written_consent" section gives, for each, the time each logged answer was received (the
+recount finds the moment of adoption from them, I-5) and every late answer, which must be a valid
+signed answer received after the certified moment of adoption or after the deadline.
 """
 
 from __future__ import annotations
@@ -41,8 +46,10 @@ from ballots.checkpoint import Checkpoint, InvalidCheckpoint, origin_vote
 from ballots.log import EMPTY_ROOT, ballot_entry, consistency_proof, leaf_hash, node_hash
 from ballots.receipts import InvalidReceipt, Receipt, check_consistency, check_receipt, short_code
 from ballots.recount import (
+    CONSENT_RULES,
     ELECTION_KINDS,
     VOTE_KINDS,
+    WRITTEN_KINDS,
     YES_NO_KINDS,
     ballot_rounds,
     choice_problem,
@@ -68,6 +75,11 @@ VOTE_ENTRY_KEYS = frozenset({"definition", "ballots", "checkpoints", "certificat
 BALLOT_ENTRY_KEYS = frozenset({"ballot", "signature", "key", "registry_seq"})
 DEFINITION_KEYS = frozenset({"v", "vote", "origin", "meeting", "agenda_item", "round", "kind", "question", "options",
                              "seats", "rule_set", "roll", "registry", "opened_at", "secret"})
+# A written-consent vote's definition also holds the resolution's text, its hash, the attachments,
+# the deadline and the rule that decides it.
+WRITTEN_DEFINITION_KEYS = DEFINITION_KEYS | {"text", "text_sha256", "attachments", "deadline", "rule"}
+WRITTEN_ENTRY_KEYS = frozenset({"vote", "received_at", "late"})
+LATE_ENTRY_KEYS = BALLOT_ENTRY_KEYS | {"received_at"}
 ROLL_KEYS = frozenset({"members", "present", "total", "quorum_required"})
 
 _RULE_SET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -131,6 +143,9 @@ class Report:
             verdict = "OK" if not bad else f"FAILED ({len(bad)} problem{'s' if len(bad) != 1 else ''})"
             word = "ballot" if v.ballots == 1 else "ballots"
             lines.append(f"{v.label}: {v.ballots} {word}, {root}, recount: {v.recount} — {verdict}")
+        for c in self.checks:
+            if c.ok and c.check == "written consent":
+                lines.append(f"{c.scope[:1].upper()}{c.scope[1:]}: {c.detail}")
         failures = self.failures
         if failures:
             lines.append("")
@@ -172,6 +187,9 @@ class _Context:
     rules_dir: Path | None = None
     registry: KeyRegistry | None = None
     seen_votes: set[str] = field(default_factory=set)
+    # The "written_consent" section by vote id, and the record's written-consent votes as verified.
+    written: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    written_votes: dict[str, _Vote] = field(default_factory=dict)
 
 
 @dataclass
@@ -192,6 +210,7 @@ class _Vote:
     casting_ok: bool = True
     show: dict[str, int] | None = None
     recount: str = "not certified"
+    leaf_members: list[str | None] = field(default_factory=list)
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -311,15 +330,17 @@ def _verify(record: Any, c: _Collector, tmp: Path, rulesets_dir: str | Path | No
     ctx.rules_dir.mkdir()
     _rule_sets(c, ctx, record.get("rule_sets"), tmp, rulesets_dir)
     ctx.registry = _registry(c, record.get("registry"))
-    if record.get("written_consent", []) != [] or record.get("secret", {}) != {}:
-        c.fail("record", "reserved", "The record holds written-consent or secret-ballot data, which this verifier "
-                                     "version does not check; use a newer verifier.")
+    if record.get("secret", {}) != {}:
+        c.fail("record", "reserved", "The record holds secret-ballot data, which this verifier version does not "
+                                     "check; use a newer verifier.")
+    _read_written(c, ctx, record.get("written_consent", []))
     items = record.get("items")
     if not isinstance(items, list):
         c.fail("record", "format", "The record's items must be a list of agenda items.")
         items = []
     for index, item in enumerate(items):
         _verify_item(c, ctx, item, index)
+    _verify_written(c, ctx)
     return _meeting_label(ctx.meeting)
 
 
@@ -478,8 +499,9 @@ def _verify_item(c: _Collector, ctx: _Context, item: Any, index: int) -> None:
 
 def _definition_problems(d: Mapping[str, Any]) -> list[str]:
     """What makes a definition unusable: its shape (docs/record-format.md "Vote definition")."""
-    if set(d) != DEFINITION_KEYS:
-        missing, extra = sorted(DEFINITION_KEYS - set(d)), sorted(set(d) - DEFINITION_KEYS)
+    keys = WRITTEN_DEFINITION_KEYS if d.get("kind") in WRITTEN_KINDS else DEFINITION_KEYS
+    if set(d) != keys:
+        missing, extra = sorted(keys - set(d)), sorted(set(d) - keys)
         return [f"The definition lacks {missing} / has unexpected {extra} keys."]
     problems = []
     if d["v"] != 1 or type(d["v"]) is not int:
@@ -506,7 +528,9 @@ def _definition_problems(d: Mapping[str, Any]) -> list[str]:
         problems.append("The definition lists an option twice.")
     elif kind in YES_NO_KINDS and len(options) != (1 if kind == "president-sole" else 0):
         problems.append("A yes/no vote lists no options (a sole-candidate presidential vote lists its one candidate).")
-    elif kind in VOTE_KINDS and kind not in YES_NO_KINDS and not options:
+    elif kind in WRITTEN_KINDS and options:
+        problems.append("A resolution by written consent lists no options: the answers are consent, object, abstain.")
+    elif kind in VOTE_KINDS and kind not in YES_NO_KINDS and kind not in WRITTEN_KINDS and not options:
         problems.append("The vote lists no options.")
     seats = d["seats"]
     if kind in ELECTION_KINDS:
@@ -542,6 +566,41 @@ def _definition_problems(d: Mapping[str, Any]) -> list[str]:
         problems.append("The definition's opened_at must be an RFC 3339 UTC time.")
     if d["secret"] is not False:
         problems.append("A secret ballot is not part of this record format version.")
+    if kind in WRITTEN_KINDS:
+        problems.extend(_written_definition_problems(d))
+    return problems
+
+
+def _written_definition_problems(d: Mapping[str, Any]) -> list[str]:
+    """A written-consent definition: its text and hash, attachments, deadline, rule, and a roll of all members."""
+    problems = []
+    if not isinstance(d["text"], str) or not d["text"]:
+        problems.append("The resolution's text must be given.")
+    elif d["text_sha256"] != sha256_hex(d["text"].encode("utf-8")):
+        problems.append(f"The resolution's text hashes to {sha256_hex(d['text'].encode('utf-8'))[:12]}…, not to the "
+                        f"stated text_sha256 {_short(d['text_sha256'])}: the text was changed.")
+    if not isinstance(d["attachments"], list) or not all(
+            isinstance(a, Mapping) and set(a) == {"label", "url"} and all(isinstance(a[k], str) for k in a)
+            for a in d["attachments"]):
+        problems.append("The attachments must be {\"label\", \"url\"} objects.")
+    deadline, opened = parse_time(d["deadline"]), parse_time(d["opened_at"])
+    if deadline is None:
+        problems.append("The deadline must be an RFC 3339 UTC time.")
+    elif opened is not None and deadline <= opened:
+        problems.append("The deadline must be after the resolution was sent (opened_at).")
+    if d["rule"] not in CONSENT_RULES:
+        problems.append(f"The rule {_short(d['rule'])} is not one of {', '.join(CONSENT_RULES)}.")
+    if not isinstance(d["meeting"], Mapping) or d["meeting"].get("body") != "excom":
+        problems.append("A resolution by written consent is a decision of the Executive Committee (Art. 16.3).")
+    roll = d["roll"]
+    if isinstance(roll, Mapping) and isinstance(roll.get("members"), list) and isinstance(roll.get("present"), list):
+        ids = [m.get("id") for m in roll["members"] if isinstance(m, Mapping)]
+        if sorted(map(str, roll["present"])) != sorted(map(str, ids)) or roll.get("total") != len(ids) \
+                or roll.get("quorum_required") != 0:
+            problems.append("Written consent counts all members (Art. 16.3): the roll lists every member as present, "
+                            "its total is their number and no quorum applies (quorum_required 0).")
+    if d["round"] != 1:
+        problems.append("A resolution by written consent is decided in one round.")
     return problems
 
 
@@ -571,7 +630,9 @@ def _check_definition(c: _Collector, ctx: _Context, v: _Vote, agenda: Any) -> No
         good = False
     else:
         body, total = d["meeting"]["body"], d["roll"]["total"]
-        if rs.quorum(body).required(total) != d["roll"]["quorum_required"]:
+        if d["kind"] in WRITTEN_KINDS:
+            pass  # no quorum applies (checked with the definition's shape)
+        elif rs.quorum(body).required(total) != d["roll"]["quorum_required"]:
             c.fail(scope, "definition", f"The definition says {d['roll']['quorum_required']} members make a quorum of "
                                         f"{total}; the rule set {rs.id} says {rs.quorum(body).required(total)}.")
             good = False
@@ -613,6 +674,8 @@ def _verify_vote(c: _Collector, ctx: _Context, item_scope: str, agenda: Any, ent
     if problems:
         return v
     v.definition = d
+    if d["kind"] in WRITTEN_KINDS:
+        ctx.written_votes[d["vote"]] = v
     _check_definition(c, ctx, v, agenda)
     _verify_ballots(c, ctx, v, entry["ballots"])
     _verify_log(c, ctx, v, entry["checkpoints"])
@@ -661,6 +724,8 @@ def _verify_ballots(c: _Collector, ctx: _Context, v: _Vote, ballots: Any) -> Non
             bad += 1
             continue
         scope = f"{scope} (member {b.member})"
+        if len(v.leaf_members) == i:
+            v.leaf_members.append(b.member)
         problems: list[tuple[str, str]] = []
         if b.vote != ref or b.round != number or b.vote_sha256 != sha:
             problems.append(("vote", f"The ballot was signed for vote {b.vote} round {b.round} with definition hash "
@@ -677,7 +742,7 @@ def _verify_ballots(c: _Collector, ctx: _Context, v: _Vote, ballots: Any) -> Non
             problems.append(("choice", f"The ballot's choice is not valid: {problem}."))
         if reg is not None:
             problems.extend(_key_problems(reg, b.key, b.delegate, b.member, def_seq, e["registry_seq"], data,
-                                          signature))
+                                          signature, written=d["kind"] in WRITTEN_KINDS))
         earlier = first_of.get(b.member)
         if earlier is not None:
             problems.append(("one ballot per member", f"{b.member} already voted in this vote (ballot {earlier}); one "
@@ -702,8 +767,12 @@ def _verify_ballots(c: _Collector, ctx: _Context, v: _Vote, ballots: Any) -> Non
 
 
 def _key_problems(reg: KeyRegistry, key: str, delegate: str, member: str, def_seq: int, rseq: Any, data: bytes,
-                  signature: bytes) -> list[tuple[str, str]]:
-    """A ballot's key: its delegate's and member's, enrolled by the vote's opening, not revoked when cast; and the signature."""
+                  signature: bytes, *, written: bool = False) -> list[tuple[str, str]]:
+    """A ballot's key: its delegate's and member's, enrolled by the vote's opening, not revoked when cast; and the signature.
+
+    A written answer (written=True) comes days after sending: its key must be active when it was
+    received (at the ballot's registry seq), and may have been enrolled after the resolution was sent.
+    """
     try:
         holder = reg.holder(key)
         public_key = reg.public_key(key)
@@ -713,6 +782,17 @@ def _key_problems(reg: KeyRegistry, key: str, delegate: str, member: str, def_se
     if holder != (delegate, member):
         problems.append(("key", f"The key {key} is enrolled for {holder[0]} of {holder[1]}, not for {delegate} of "
                                 f"{member}."))
+    if written:
+        if type(rseq) is not int or not def_seq <= rseq <= len(reg):
+            problems.append(("key", f"The answer's registry seq {_short(rseq)} is not between the resolution's "
+                                    f"{def_seq} and the registry's last event {len(reg)}."))
+        elif reg.status(key, rseq) != ACTIVE:
+            problems.append(("key", f"The key {key} is {reg.status(key, rseq)} at registry seq {rseq}, when the "
+                                    "answer was received."))
+        if not public_key.verify(BALLOT_LABEL, data, signature):
+            problems.append(("signature", f"The signature does not verify under the key {key}: the answer was "
+                                          "changed after signing, or another key signed it."))
+        return problems
     status = reg.status(key, def_seq)
     if status == UNKNOWN:
         problems.append(("key", f"The key {key} was enrolled after the vote opened (registry seq {def_seq}), so it "
@@ -941,11 +1021,32 @@ def _recount(ctx: _Context, votes: list[_Vote], j: int) -> Outcome | str:
     if castings:
         kind = defs[j]["kind"]
         casting = next(iter(castings.values())) if kind in YES_NO_KINDS else castings
+    answered_at = None
+    if defs[j]["kind"] in WRITTEN_KINDS:
+        times = _answer_times(ctx, votes[j])
+        if isinstance(times, str):
+            return times
+        answered_at = [times]
     try:
         return tally_votes([defs[k] for k in positions], [{} if r.show is not None else r.choices for r in rounds],
-                           casting, [r.show for r in rounds], rulesets_dir=ctx.rules_dir)
+                           casting, [r.show for r in rounds], rulesets_dir=ctx.rules_dir, answered_at=answered_at)
     except CaseError as exc:
         return str(exc)
+
+
+def _answer_times(ctx: _Context, v: _Vote) -> dict[str, str] | str:
+    """member → the time its counted answer was received, from the record's written_consent section."""
+    entry = ctx.written.get(v.ref)
+    times = entry.get("received_at") if isinstance(entry, Mapping) else None
+    if not isinstance(times, list) or len(times) != len(v.leaf_members) or \
+            not all(parse_time(t) is not None for t in times):
+        return (f"the record's written_consent section does not give a time of receipt for each of the "
+                f"{v.ballots} answers of {v.ref}")
+    out: dict[str, str] = {}
+    for member, at in zip(v.leaf_members, times, strict=True):
+        if member is not None and member in v.choices and member not in out:
+            out[member] = at
+    return out
 
 
 def _verify_certificate(c: _Collector, ctx: _Context, votes: list[_Vote], j: int) -> None:
@@ -1020,6 +1121,9 @@ def _verify_certificate(c: _Collector, ctx: _Context, votes: list[_Vote], j: int
         if body.get("counts") != counts:
             fail("counts", f"The certificate's counts {_short(body.get('counts'))} are not the record's "
                            f"{_short(counts)}.")
+    if d["kind"] in WRITTEN_KINDS:
+        for problem in _written_certificate_problems(d, body):
+            fail("written consent", problem)
     outcome = _recount(ctx, votes, j)
     if isinstance(outcome, str):
         fail("recount", f"The recount cannot be run: {outcome}")
@@ -1033,6 +1137,149 @@ def _verify_certificate(c: _Collector, ctx: _Context, votes: list[_Vote], j: int
     if not bad:
         c.ok(scope, "certificate", f"signed by the organization and the chair {body['chair']['holder']}; figures, "
                                    f"roll, checkpoint and recount ({v.recount}) agree")
+
+
+# --- written consent ----------------------------------------------------------------------------
+
+
+def _written_certificate_problems(d: Mapping[str, Any], body: Mapping[str, Any]) -> list[str]:
+    """The answering closes at adoption or at the deadline (I-5): the certificate's times must say so."""
+    outcome = body.get("outcome") if isinstance(body.get("outcome"), Mapping) else {}
+    closed, deadline = parse_time(body.get("closed_at")), parse_time(d["deadline"])
+    if closed is None or deadline is None:
+        return []
+    decision = outcome.get("decision")  # type: ignore[union-attr]
+    adopted = parse_time(outcome.get("adopted_at"))  # type: ignore[union-attr]
+    if decision == "adopted":
+        if adopted is None:
+            return ["An adopted resolution's certificate states the moment of adoption (outcome.adopted_at)."]
+        if adopted > deadline:
+            return [f"The resolution is certified adopted at {outcome.get('adopted_at')}, after its deadline "  # type: ignore[union-attr]
+                    f"{d['deadline']}."]
+        if closed < adopted:
+            return ["The certificate closes the answering before the moment of adoption it states."]
+    elif closed < deadline:
+        return [f"The certificate says the resolution was not adopted, but closes the answering at {body.get('closed_at')}, "
+                f"before the deadline {d['deadline']}: a resolution not yet adopted is open until its deadline."]
+    return []
+
+
+def _read_written(c: _Collector, ctx: _Context, section: Any) -> None:
+    """Index the written_consent section by vote; its entries are checked once the votes are verified."""
+    if not isinstance(section, list):
+        c.fail("written consent", "format", "The record's written_consent must be a list of "
+                                            "{\"vote\", \"received_at\", \"late\"} entries.")
+        return
+    for k, entry in enumerate(section):
+        scope = f"written consent #{k + 1}"
+        if not isinstance(entry, Mapping) or set(entry) != WRITTEN_ENTRY_KEYS or not isinstance(entry["vote"], str):
+            c.fail(scope, "format", "A written_consent entry is {\"vote\", \"received_at\", \"late\"}.")
+            continue
+        if entry["vote"] in ctx.written:
+            c.fail(scope, "format", f"The record gives vote {entry['vote']} two written_consent entries.")
+            continue
+        ctx.written[entry["vote"]] = entry
+
+
+def _verify_written(c: _Collector, ctx: _Context) -> None:
+    """Each written-consent vote's times of receipt and late answers (docs/record-format.md)."""
+    for ref in ctx.written:
+        if ref not in ctx.written_votes:
+            c.fail(f"written consent, vote {ref}", "vote", f"The written_consent section names vote {ref}, which is "
+                                                           "not a resolution by written consent of this record.")
+    for ref, v in ctx.written_votes.items():
+        scope = f"{v.scope}, written consent"
+        entry = ctx.written.get(ref)
+        if entry is None:
+            c.fail(scope, "format", f"The record's written_consent section has no entry for vote {ref}: the times "
+                                    "its answers were received, and its late answers.")
+            continue
+        problems = _times_problems(v, entry["received_at"])
+        late_problems, late_count = _late_problems(ctx, v, entry["late"])
+        for p in problems:
+            c.fail(scope, "times", p)
+        for where, p in late_problems:
+            c.fail(f"{scope}, late answer {where}" if where is not None else scope, "late answers", p)
+        if not problems and not late_problems:
+            c.ok(scope, "written consent", f"{len(entry['received_at'])} answers received in log order before the "
+                                           f"deadline; {late_count} late answer{'s' if late_count != 1 else ''} "
+                                           "signed, after the moment, not counted")
+
+
+def _times_problems(v: _Vote, times: Any) -> list[str]:
+    d = v.definition
+    assert d is not None
+    if not isinstance(times, list) or len(times) != v.ballots:
+        return [f"received_at must give one time for each of the {v.ballots} logged answers, in leaf order."]
+    parsed = [parse_time(t) for t in times]
+    if any(t is None for t in parsed):
+        return ["Each time of receipt must be an RFC 3339 UTC time."]
+    problems = []
+    if any(b <= a for a, b in zip(parsed, parsed[1:], strict=False)):  # type: ignore[operator]
+        problems.append("The times of receipt must increase strictly in log order (the log is the order of receipt).")
+    opened, deadline = parse_time(d["opened_at"]), parse_time(d["deadline"])
+    if parsed and opened is not None and parsed[0] < opened:  # type: ignore[operator]
+        problems.append("An answer is dated before the resolution was sent.")
+    if parsed and deadline is not None and parsed[-1] > deadline:  # type: ignore[operator]
+        problems.append(f"An answer in the log was received after the deadline {d['deadline']}; it should have been "
+                        "refused as late.")
+    return problems
+
+
+def _late_problems(ctx: _Context, v: _Vote, late: Any) -> tuple[list[tuple[int | None, str]], int]:
+    """Every late answer: a valid signed answer of this vote, by a member who had not answered, received
+    after the certified moment of adoption or after the deadline."""
+    d = v.definition
+    assert d is not None
+    if not isinstance(late, list):
+        return [(None, "late must be a list of signed answers.")], 0
+    body = _body(v)
+    outcome = body.get("outcome") if body is not None and isinstance(body.get("outcome"), Mapping) else None
+    deadline = parse_time(d["deadline"])
+    adopted = parse_time(outcome.get("adopted_at")) if outcome is not None and \
+        outcome.get("decision") == "adopted" else None
+    members = {m["id"] for m in d["roll"]["members"]}
+    seen: set[str] = set()
+    problems: list[tuple[int | None, str]] = []
+    for k, e in enumerate(late):
+        if type(e) is not dict or e.keys() != LATE_ENTRY_KEYS:
+            problems.append((k, "A late answer is {\"ballot\", \"signature\", \"key\", \"registry_seq\", "
+                                "\"received_at\"}."))
+            continue
+        try:
+            data = e["ballot"].encode("utf-8")
+            signature = b64url_decode(e["signature"])
+            b = read_ballot(data)
+        except (AttributeError, UnicodeError, ValueError, TypeError, NotCanonical, InvalidBallot) as exc:
+            problems.append((k, f"It cannot be read: {exc}"))
+            continue
+        if b.vote != d["vote"] or b.round != d["round"] or b.vote_sha256 != v.sha256:
+            problems.append((k, f"It was signed for vote {b.vote}, not for this resolution's vote {d['vote']}."))
+        if e["key"] != b.key:
+            problems.append((k, f"The record files it under the key {_short(e['key'])}, but it names {b.key}."))
+        if b.member not in members:
+            problems.append((k, f"{b.member} is not a member on the resolution's roll."))
+        elif b.member in v.choices or b.member in seen:
+            problems.append((k, f"{b.member} answered already; a member answers once."))
+        seen.add(b.member)
+        problem = choice_problem(d, b.choice)
+        if problem is not None:
+            problems.append((k, f"Its answer is not valid: {problem}."))
+        if ctx.registry is None:
+            problems.append((k, "Its key and signature cannot be checked without a valid key registry."))
+        else:
+            problems.extend((k, detail) for _check, detail in _key_problems(
+                ctx.registry, b.key, b.delegate, b.member, d["registry"]["seq"], e["registry_seq"], data, signature,
+                written=True))
+        at = parse_time(e["received_at"])
+        if at is None:
+            problems.append((k, "Its received_at must be an RFC 3339 UTC time."))
+        elif body is None:
+            pass  # not certified: the moment it is late against is not certified yet
+        elif not ((deadline is not None and at > deadline) or (adopted is not None and at > adopted)):
+            problems.append((k, f"It was received at {e['received_at']}, before the certified moment of adoption "
+                                "and before the deadline, so it should have been counted."))
+    return problems, len(late)
 
 
 # --- receipts -----------------------------------------------------------------------------------

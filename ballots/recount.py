@@ -17,6 +17,13 @@ Conventions fixed here (the app follows them when it opens a vote):
   seats are the places the tie is for.
 * **Quorum base** (I-1, "all_members" at the GA): the roll lists the voting members only, and
   "total" counts every member; the difference enters the tally as anonymous non-voting members.
+* **Written consent** (kind "written-consent", Art. 16.3): one vote whose roll lists every EXCOM
+  member as present (no quorum applies; "quorum_required" is 0) and whose "rule" says which
+  threshold of all members decides ("written-consent", "dissolve-regional-office-in-writing",
+  "special-session-in-writing"). Answers are "consent", "object" or "abstain"; the recount takes
+  each answer's time (answered_at, the server's time of receipt, in log order) to find the moment
+  of adoption (I-5). A recount runs on a closed vote: the answering is over, at adoption or at the
+  deadline, unless deadline_passed=False asks for the tally so far.
 * **Show of hands**: the chair's counts replace ballots for a round. The tally takes ballots per
   member, and an outcome never names a member, so the counts are laid onto the members present in
   a fixed order to run the unchanged rules; the explanation says that the round was counted by a
@@ -32,10 +39,11 @@ from pathlib import Path
 from typing import Any
 
 from ballots.rules import RuleSet
-from ballots.tally import ABSTAIN, NO, YES, CaseError, Decision, Outcome, Step, tally_case
+from ballots.tally import ABSTAIN, CONSENT, NO, OBJECT, YES, CaseError, Decision, Outcome, Step, tally_case
 
 __all__ = [
-    "DECISION_OF_KIND", "ELECTION_KINDS", "MULTI_ROUND_KINDS", "ONE_OPTION_KINDS", "VOTE_KINDS", "YES_NO_KINDS",
+    "CONSENT_RULES", "DECISION_OF_KIND", "ELECTION_KINDS", "MULTI_ROUND_KINDS", "ONE_OPTION_KINDS", "VOTE_KINDS",
+    "WRITTEN_KINDS", "YES_NO_KINDS",
     "RecountError", "ballot_rounds", "build_case", "choice_problem", "counts_summary", "rule_parameters",
     "tally_votes",
 ]
@@ -43,7 +51,8 @@ __all__ = [
 YES_NO_KINDS = ("motion", "special-session", "dissolve-regional-office", "president-sole")
 ONE_OPTION_KINDS = ("host-city", "president", "regional-office-bid")
 ELECTION_KINDS = ("excom-approval", "excom-block")
-VOTE_KINDS = YES_NO_KINDS + ONE_OPTION_KINDS + ELECTION_KINDS
+WRITTEN_KINDS = ("written-consent",)
+VOTE_KINDS = YES_NO_KINDS + ONE_OPTION_KINDS + ELECTION_KINDS + WRITTEN_KINDS
 MULTI_ROUND_KINDS = ONE_OPTION_KINDS + ELECTION_KINDS
 
 # The vote kinds of the app (VoteKind) onto the tally's decisions (docs/tally-format.md).
@@ -57,10 +66,19 @@ DECISION_OF_KIND = {
     "regional-office-bid": "regional-office-bid",
     "excom-approval": "excom-election",
     "excom-block": "excom-election",
+    "written-consent": "written-consent",
+}
+# A written-consent vote's "rule" onto the tally's decision (decided by answers in writing).
+CONSENT_RULES = {
+    "written-consent": "written-consent",
+    "dissolve-regional-office-in-writing": "dissolve-regional-office",
+    "special-session-in-writing": "special-session",
 }
 
 YES_NO_CHOICES = (YES, NO, ABSTAIN)
+CONSENT_CHOICES = (CONSENT, OBJECT, ABSTAIN)
 NOT_VOTED = "not_voted"
+NOT_ANSWERED = "not_answered"
 _NON_VOTING_PREFIX = "non-voting-member-"
 
 
@@ -181,6 +199,9 @@ def _show_keys(definition: Mapping[str, Any]) -> list[str]:
         return list(YES_NO_CHOICES)
     if kind in ONE_OPTION_KINDS:
         return [*_option_ids(definition), ABSTAIN]
+    if kind in WRITTEN_KINDS:
+        raise RecountError(f"vote {definition.get('vote')!r}: written consent is given by signed answers, never by "
+                           "a show of hands")
     raise RecountError(f"vote {definition.get('vote')!r}: an EXCOM election ({kind}) is held by signed ballots; "
                        "a show of hands is counted for yes/no votes and one-option rounds only")
 
@@ -252,18 +273,53 @@ def _casting(casting_vote: Any, first_round: int) -> Any:
     raise RecountError("the casting vote must be the chosen option (text), or a map round → option")
 
 
+def _written_case(definition: Mapping[str, Any], choices: Mapping[str, Any], times: Mapping[str, str] | None,
+                  deadline_passed: bool) -> dict[str, Any]:
+    """The case of a written-consent vote: all members, the answers in log order with their times."""
+    ref = definition.get("vote")
+    rule = definition.get("rule")
+    if rule not in CONSENT_RULES:
+        raise RecountError(f"vote {ref!r}: the rule {rule!r} is not one of {', '.join(CONSENT_RULES)}")
+    members, present, total = _roll(definition)
+    if sorted(present) != sorted(members) or total != len(members):
+        raise RecountError(f"vote {ref!r}: written consent counts all members of the Executive Committee, so the "
+                           "roll lists every member as present and the total is their number")
+    if not isinstance(times, Mapping):
+        raise RecountError(f"vote {ref!r}: written answers need the time each was received (answered_at)")
+    answers = []
+    for member, choice in choices.items():
+        at = times.get(member)
+        if not isinstance(at, str):
+            raise RecountError(f"vote {ref!r}: no time of receipt is given for the answer of {member!r}")
+        answers.append({"member": member, "answer": choice, "at": at})
+    return {"rule_set": definition.get("rule_set"), "decision": CONSENT_RULES[rule], "body": _body(definition),
+            "members": members, "answers": answers, "deadline_passed": deadline_passed,
+            "deadline": definition.get("deadline")}
+
+
 def build_case(definitions: Sequence[Mapping[str, Any]], choices: Sequence[Mapping[str, Any]],
                casting_vote: str | Mapping[int, str] | None = None,
-               show_of_hands: Sequence[Mapping[str, int] | None] | None = None) -> dict[str, Any]:
+               show_of_hands: Sequence[Mapping[str, int] | None] | None = None, *,
+               answered_at: Sequence[Mapping[str, str] | None] | None = None,
+               deadline_passed: bool = True) -> dict[str, Any]:
     """The tally case (docs/tally-format.md) of one ballot's rounds and their choices.
 
     choices[i] maps member ref → the ballot's choice in round i; show_of_hands[i], when not None,
     holds the chair's counts for round i instead (its choices must then be empty). casting_vote is
     the Secretary General's choice in the last round, or a map round number → choice.
+    answered_at[0] (written consent only) maps member ref → the RFC 3339 time its answer was
+    received; deadline_passed says the answering is over (the default for a closed vote).
     """
     _check_rounds(definitions)
     n = len(definitions)
     rounds = _choices(choices, n)
+    if _kind(definitions[0]) in WRITTEN_KINDS:
+        if show_of_hands is not None and any(s is not None for s in show_of_hands):
+            _show_keys(definitions[0])
+        if casting_vote is not None:
+            raise RecountError("a casting vote applies at a meeting, not to answers in writing")
+        times = answered_at[0] if answered_at else None
+        return _written_case(definitions[0], rounds[0], times, deadline_passed)
     shows = [None] * n if show_of_hands is None else list(show_of_hands)
     if len(shows) != n:
         raise RecountError(f"give one show-of-hands entry (or None) per round: {n} expected")
@@ -349,13 +405,17 @@ def _check_later_rounds(definitions: Sequence[Mapping[str, Any]], choices: Seque
 def tally_votes(definitions: Sequence[Mapping[str, Any]], choices: Sequence[Mapping[str, Any]],
                 casting_vote: str | Mapping[int, str] | None = None,
                 show_of_hands: Sequence[Mapping[str, int] | None] | None = None, *,
-                rulesets_dir: str | Path | None = None) -> Outcome:
+                rulesets_dir: str | Path | None = None,
+                answered_at: Sequence[Mapping[str, str] | None] | None = None,
+                deadline_passed: bool = True) -> Outcome:
     """The outcome of one agenda item's ballot: its rounds' definitions (in order) and the choices cast.
 
     Raises CaseError (a RecountError for the mapping itself) when the rounds do not form one ballot
     or a ballot breaks a rule. rulesets_dir: where the rule-set files are (default: ballots/rulesets).
+    answered_at and deadline_passed: for a written-consent vote (see build_case).
     """
-    case = build_case(definitions, choices, casting_vote, show_of_hands)
+    case = build_case(definitions, choices, casting_vote, show_of_hands, answered_at=answered_at,
+                      deadline_passed=deadline_passed)
     shows = [None] * len(definitions) if show_of_hands is None else list(show_of_hands)
     if len(definitions) > 1:
         _check_later_rounds(definitions, choices, casting_vote, shows, rulesets_dir)
@@ -378,6 +438,10 @@ def choice_problem(definition: Mapping[str, Any], choice: Any) -> str | None:
     """Why a ballot's choice is not valid for the vote (as the server checks it when casting), or None."""
     kind = _kind(definition)
     ids = _option_ids(definition)
+    if kind in WRITTEN_KINDS:
+        if choice not in CONSENT_CHOICES:
+            return f"the answer {choice!r} is not consent, object or abstain"
+        return None
     if kind in YES_NO_KINDS:
         if choice not in YES_NO_CHOICES:
             return f"the choice {choice!r} is not yes, no or abstain"
@@ -407,7 +471,9 @@ def counts_summary(definition: Mapping[str, Any], choices: Mapping[str, Any],
                    show_of_hands: Mapping[str, int] | None = None) -> dict[str, Any]:
     """Per-option counts of one vote, with "abstain" and "not_voted" (members present who did not vote).
 
-    yes/no kinds: {"yes", "no", "abstain", "not_voted"}. One-option rounds: each option id, then
+    yes/no kinds: {"yes", "no", "abstain", "not_voted"}. Written consent: {"consent", "object",
+    "abstain", "not_answered"} (every member is on the roll; not_answered counts those who did not
+    answer in time). One-option rounds: each option id, then
     "abstain" and "not_voted". Block votes: votes per candidate; "abstain" counts empty ballots.
     Approval ballots: per candidate {"yes", "no", "abstain"}; "abstain" counts ballots that say
     neither yes nor no to anyone. A show of hands: the recorded counts, and "not_voted".
@@ -425,6 +491,11 @@ def counts_summary(definition: Mapping[str, Any], choices: Mapping[str, Any],
     not_voted = len(present_set) - len(voted)
     values = [choices[m] for m in voted]
     ids = _option_ids(definition)
+    if kind in WRITTEN_KINDS:
+        tally = Counter(v for v in values if isinstance(v, str))
+        counts = {key: tally.get(key, 0) for key in CONSENT_CHOICES}
+        counts[NOT_ANSWERED] = not_voted
+        return counts
     if kind in YES_NO_KINDS or kind in ONE_OPTION_KINDS:
         keys = list(YES_NO_CHOICES) if kind in YES_NO_KINDS else [*ids, ABSTAIN]
         tally = Counter(v for v in values if isinstance(v, str))
@@ -457,6 +528,12 @@ def rule_parameters(rule_set: RuleSet, kind: str, body: str) -> dict[str, Any]:
     """The thresholds and tie rules of the rule set that decide a vote of this kind at this body."""
     if kind not in VOTE_KINDS:
         raise RecountError(f"the vote kind {kind!r} is not one of {', '.join(VOTE_KINDS)}")
+    if kind in WRITTEN_KINDS:
+        # No quorum applies (Art. 16.3); the definition's "rule" says which of these thresholds decides.
+        return {"consent_adopted_at": rule_set.interpretations.consent_adopted_at,
+                "written_consent": rule_set.written_consent.consent.to_json(),
+                "dissolve_regional_office_in_writing": rule_set.dissolve_regional_office.in_writing.to_json(),
+                "special_session": rule_set.special_session.approval.to_json()}
     try:
         quorum = rule_set.quorum(body)
     except ValueError as exc:

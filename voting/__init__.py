@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
 
 from . import config as default_config
 from .extensions import csrf, db, limiter, login_manager, write_intent
@@ -19,6 +21,25 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in every route: a number past 2**63 - 1 names no row (404), not a database overflow."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, where nesting too deep to parse is malformed JSON (a ValueError, answered with a
+    message) rather than a RecursionError (a 500)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("The JSON is nested too deeply.") from None
 
 
 def _instance_path() -> str:
@@ -52,6 +73,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(default_config.from_environment())
     if test_config:
         app.config.from_mapping(test_config)
+    app.json = JSONProvider(app)
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
 
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
@@ -60,6 +83,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'voting.sqlite'}"
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
+
+    hops = int(app.config.get("TRUST_PROXY_HOPS") or 0)
+    if hops > 0:  # behind TLS-terminating proxies: the client's address, scheme and host (docs/deploy.md)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     login_manager.init_app(app)
@@ -87,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     from .badges.views import bp as badges_bp
     from .chair.console import bp as console_bp
     from .chair.views import bp as chair_bp
+    from .consent.views import bp as consent_bp
     from .roster.views import bp as roster_bp
     from .verify.receipt_views import bp as receiptcheck_bp
     from .verify.views import bp as results_bp
@@ -100,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(badges_bp)
     app.register_blueprint(results_bp)
     app.register_blueprint(receiptcheck_bp)
+    app.register_blueprint(consent_bp)
     if app.config.get("BENCH_ENDPOINTS"):  # bench/cast.py's baseline write; never on in production
         from .bench_views import bp as bench_bp
 

@@ -27,7 +27,7 @@ import hashlib
 import json
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -55,6 +55,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy import table as table_clause
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -62,7 +63,7 @@ from ballots.chain import GENESIS
 from ballots.signatures import InvalidKey, OrgKey
 
 from . import models  # noqa: F401  (registers every table on Base.metadata)
-from .extensions import Base, db, writing
+from .extensions import Base, db, write_intent, writing
 
 FORMAT = "wego-voting-backup"
 VERSION = 1
@@ -203,58 +204,70 @@ def write_backup(engine: Engine, out: Path, *, org_key: OrgKey | None, include_s
     """Dump every table, as one consistent snapshot, to `out` (mode 0600, written atomically)."""
     if include_signing_key and org_key is None:
         raise BackupError("There is no organization signing key to include (--with-keys).")
-    layout = _layout()
+    reader = write_intent.set(False)  # SQLite: a plain BEGIN, a snapshot that never takes the write lock
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":  # one snapshot for every table
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                header = _header(engine, conn, org_key, include_signing_key)
+                rows = _write_file(conn, out, header)
+    finally:
+        write_intent.reset(reader)
+    return BackupReport(out, header["alembic_revision"], rows, org_key.key_id if org_key else None)
+
+
+def _header(engine: Engine, conn: Connection, org_key: OrgKey | None, include_signing_key: bool) -> dict[str, Any]:
+    revision, head = database_revision(conn), head_revision(engine)
+    if revision != head:
+        raise BackupError(f"The database is at schema revision {revision or '(none)'}, but this version of the app "
+                          f"expects {head}. Run `voting db upgrade` first, or back up with the version of the app "
+                          "that matches the database.")
+    unknown = sorted(set(inspect(conn).get_table_names()) - {t.name for t in _tables()} - {"alembic_version"})
+    if unknown:
+        raise BackupError(f"The database holds tables the app's models do not describe ({', '.join(unknown)}); "
+                          "a backup would leave them out. Add them to voting/models first.")
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "alembic_revision": revision,
+        "source": {"dialect": conn.dialect.name},
+        "organization": None if org_key is None else {"public_key": org_key.public_spki_b64(), "key_id": org_key.key_id},
+        "signing_key_pem": _pem(org_key) if include_signing_key and org_key is not None else None,
+        "tables": _layout(),
+    }
+
+
+def _write_file(conn: Connection, out: Path, header: dict[str, Any]) -> dict[str, int]:
+    """Write header, tables and trailer to out.partial, then move it into place; rows per table."""
     partial = out.with_name(out.name + ".partial")
     rows: dict[str, int] = {}
     digest = hashlib.sha256()
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":  # one snapshot for every table
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-            revision, head = database_revision(conn), head_revision(engine)
-            if revision != head:
-                raise BackupError(f"The database is at schema revision {revision or '(none)'}, but this version of the app "
-                                  f"expects {head}. Run `voting db upgrade` first, or back up with the version of the app "
-                                  "that matches the database.")
-            unknown = sorted(set(inspect(conn).get_table_names()) - {t.name for t in _tables()} - {"alembic_version"})
-            if unknown:
-                raise BackupError(f"The database holds tables the app's models do not describe ({', '.join(unknown)}); "
-                                  "a backup would leave them out. Add them to voting/models first.")
-            header: dict[str, Any] = {
-                "format": FORMAT,
-                "version": VERSION,
-                "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-                "alembic_revision": revision,
-                "source": {"dialect": conn.dialect.name},
-                "organization": (None if org_key is None
-                                 else {"public_key": org_key.public_spki_b64(), "key_id": org_key.key_id}),
-                "signing_key_pem": _pem(org_key) if include_signing_key and org_key is not None else None,
-                "tables": layout,
-            }
-            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.fchmod(fd, 0o600)  # an old .partial may have had other bits
-            try:
-                with os.fdopen(fd, "wb") as raw:
-                    with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
-                        def put(value: Any) -> None:
-                            data = _line(value)
-                            digest.update(data)
-                            gz.write(data)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a stale .partial may have had wider bits
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+                def put(value: Any) -> None:
+                    data = _line(value)
+                    digest.update(data)
+                    gz.write(data)
 
-                        put(header)
-                        for table in _tables():
-                            put({"table": table.name})
-                            rows[table.name] = _dump_table(conn, table, put)
-                        gz.write(_line({"end": FORMAT, "rows": rows, "sha256": digest.hexdigest()}))
-                    raw.flush()
-                    os.fsync(raw.fileno())
-                os.replace(partial, out)
-            except BaseException:
-                partial.unlink(missing_ok=True)
-                raise
-    return BackupReport(out, revision, rows, org_key.key_id if org_key else None)
+                put(header)
+                for table in _tables():
+                    put({"table": table.name})
+                    rows[table.name] = _dump_table(conn, table, put)
+                gz.write(_line({"end": FORMAT, "rows": rows, "sha256": digest.hexdigest()}))
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(partial, out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return rows
 
 
 def _dump_table(conn: Connection, table: Table, put: Any) -> int:
@@ -265,7 +278,7 @@ def _dump_table(conn: Connection, table: Table, put: Any) -> int:
     query = select(*table.columns, *flags).order_by(*order)
     count = 0
     width = len(table.columns)
-    for row in conn.execution_options(stream_results=True, yield_per=BATCH).execute(query):
+    for row in conn.execute(query, execution_options={"stream_results": True, "yield_per": BATCH}):
         nulls = dict(zip((c.name for c in json_cols), row[width:], strict=True))
         put([_encode(kind, value, bool(nulls.get(col.name))) for kind, col, value
              in zip(kinds, table.columns, row[:width], strict=True)])
@@ -319,12 +332,14 @@ def _read(path: Path) -> Iterator[tuple[str, Any, Any]]:
     lineno = 0
     try:
         with _open(path) as fh:
-            for lineno, data in enumerate(fh, start=1):  # noqa: B007 (lineno is read after the loop)
+            for lineno, data in enumerate(fh, start=1):
                 if not data.endswith(b"\n"):
                     raise _damaged(path, f"line {lineno} is cut off")
                 try:
                     value = json.loads(data)
                 except ValueError:
+                    if header is None:
+                        raise _not_a_backup(path) from None
                     raise _damaged(path, f"line {lineno} is not JSON") from None
                 if header is None:
                     header = _check_header(path, value)
@@ -368,9 +383,13 @@ def _read(path: Path) -> Iterator[tuple[str, Any, Any]]:
     raise _damaged(path, "it ends before its last line: the file is truncated")
 
 
+def _not_a_backup(path: Path) -> BackupError:
+    return BackupError(f"{path} is not a WeGO voting backup (made by `voting backup`). Nothing was restored.")
+
+
 def _check_header(path: Path, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict) or value.get("format") != FORMAT:
-        raise BackupError(f"{path} is not a WeGO voting backup (made by `voting backup`). Nothing was restored.")
+        raise _not_a_backup(path)
     if value.get("version") != VERSION:
         raise BackupError(f"{path} is a backup in format version {value.get('version')}; this version of the app "
                           f"reads version {VERSION}. Restore it with the version of the app that made it.")
@@ -381,15 +400,23 @@ def _check_header(path: Path, value: Any) -> dict[str, Any]:
         for t in tables)
     if not ok:
         raise _damaged(path, "its header's table list is malformed")
+    org = value.get("organization")
+    if org is not None and not (isinstance(org, dict) and isinstance(org.get("public_key"), str)):
+        raise _damaged(path, "its header's organization key is malformed")
+    if not isinstance(value.get("signing_key_pem") or "", str) or not isinstance(value.get("alembic_revision"), str):
+        raise _damaged(path, "its header is malformed")
     return value
 
 
-def check_backup(path: Path) -> BackupFile:
-    """Read the whole file and check it; BackupError when it is not a complete, intact backup."""
+def check_backup(path: Path, on_header: Callable[[BackupFile], None] | None = None) -> BackupFile:
+    """Read the whole file and check it; BackupError when it is not a complete, intact backup.
+    `on_header` may refuse the file as soon as its header is read (a schema from another version)."""
     header: dict[str, Any] = {}
     for kind, a, _b in _read(path):
         if kind == "header":
             header = a
+            if on_header is not None:
+                on_header(BackupFile(path, header))
         elif kind == "end":
             return BackupFile(path, header, dict(a))
     raise _damaged(path, "it ends before its last line")  # pragma: no cover (_read raises first)
@@ -479,23 +506,23 @@ def _rows_present(conn: Connection) -> dict[str, int]:
         if name == "chain_head":
             n = conn.execute(text("SELECT count(*) FROM chain_head WHERE seq <> 0 OR hash <> :g"), {"g": GENESIS}).scalar()
         else:
-            n = conn.execute(select(func.count()).select_from(Table(name, Base.metadata.__class__()))).scalar()
+            n = conn.execute(select(func.count()).select_from(table_clause(name))).scalar()
         if n:
             found[name] = int(n)
     return found
 
 
 def _refuse_non_empty(engine: Engine, found: dict[str, int]) -> BackupError:
-    what = ", ".join(f"{n} in {t}" for t, n in list(found.items())[:6]) + (", …" if len(found) > 6 else "")
-    return BackupError(f"The database {engine.url.render_as_string(hide_password=True)} already holds data ({what} rows). "
+    what = ", ".join(f"{t}: {n} rows" for t, n in list(found.items())[:5]) + (", …" if len(found) > 5 else "")
+    return BackupError(f"The database {engine.url.render_as_string(hide_password=True)} already holds data ({what}). "
                        "A backup is restored only into an empty database, so that nothing is mixed or overwritten: "
                        "create a new database, point VOTING_DATABASE_URL at it, and run `voting restore` again.")
 
 
 def restore_backup(engine: Engine, path: Path, *, key_path: Path, force: bool = False) -> RestoreReport:
     """Check the file end to end, then load it into the empty database in one transaction."""
-    backup = check_backup(path)  # pass 1: nothing is written unless the whole file is intact
-    _check_schema(engine, backup)
+    # Pass 1: nothing is written unless the whole file is intact and made for this schema.
+    backup = check_backup(path, on_header=lambda b: _check_schema(engine, b))
     pem, warnings = check_org_key(backup, key_path, force=force)
 
     with engine.connect() as conn:
@@ -508,7 +535,12 @@ def restore_backup(engine: Engine, path: Path, *, key_path: Path, force: bool = 
     if revision != head_revision(engine):
         from . import migrate
 
-        migrate.upgrade(engine)  # an empty database: create the schema the backup was made with
+        try:
+            migrate.upgrade(engine)  # an empty database: create the schema the backup was made with
+        except SQLAlchemyError as err:
+            raise BackupError(f"Could not create the schema in {engine.url.render_as_string(hide_password=True)} "
+                              f"(is it a database this app made?): {getattr(err, 'orig', None) or err}. "
+                              "Restore into a new, empty database.") from None
         migrated = True
 
     tables = {t.name: t for t in _tables()}
@@ -640,4 +672,5 @@ def restore_command(file: Path, force: bool) -> None:
     if brk is not None:
         raise click.ClickException(f"The restored audit chain is BROKEN at event "
                                    f"{brk.seq if brk.seq is not None else brk.index + 1}: {brk.reason}.")
-    click.echo("Audit chain holds. Restart the app servers so that every worker reloads the organization key.")
+    click.echo(f"Audit chain holds: {report.backup.rows.get('audit_event', 0)} events. Restart the app servers "
+               "so that every worker reloads the organization key.")

@@ -50,6 +50,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(audit_group)
     app.cli.add_command(export_command)
     from .badges.cli import badges_command; app.cli.add_command(badges_command)  # noqa: E702, I001
+    from .consent.cli import consent_group; app.cli.add_command(consent_group)  # noqa: E702, I001
+    from .backup import backup_command, restore_command  # noqa: I001
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("init")

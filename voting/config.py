@@ -36,10 +36,19 @@ ROSTER_RULE_SET = "wego-2014"
 # Public base URL printed in QR codes (https://HOST); None uses the request's host.
 PUBLIC_BASE_URL: str | None = None
 
+# How many reverse proxies in front of the app set X-Forwarded-For, -Proto, -Host and -Port
+# (docs/deploy.md): 0 when clients reach the app directly (`make run`, or gunicorn on its own);
+# 1 behind one nginx; 2 behind a load balancer and then nginx. The app then takes the client's
+# address (for the login rate limit), https and the public host from those headers. Never set it
+# higher than the number of proxies that really overwrite the headers: clients could forge them.
+TRUST_PROXY_HOPS = 0
+
 # Enrolment QR codes expire after this many hours (issue 4).
 ENROL_TOKEN_TTL_HOURS = 72
 
-# Login rate limits (Flask-Limiter syntax) and the limiter's storage.
+# Login rate limits (Flask-Limiter syntax) and the limiter's storage. memory:// counts per worker
+# process, so with W workers on S servers a client may try up to W x S times the limit; a shared
+# store (redis://host:6379, needs the redis client) makes it one limit (docs/deploy.md).
 LOGIN_RATE_LIMIT = "10 per minute"
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True

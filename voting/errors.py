@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 
@@ -50,6 +51,30 @@ class Unavailable(DomainError):
     code = "retry"
 
 
+RETRY_AFTER_SECONDS = 2
+# SQLite reports schema and SQL mistakes as OperationalError too; only these mean "not now".
+_SQLITE_TRANSIENT = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def database_unavailable(err: BaseException | None) -> bool:
+    """Whether a database error means "out of reach or busy for now", so that the same request
+    sent again can succeed: a lost or refused connection, a lock wait, a serialization failure."""
+    if not isinstance(err, DBAPIError):
+        return False
+    if err.connection_invalidated:
+        return True
+    if not isinstance(err, OperationalError):
+        return False
+    if type(err.orig).__module__.startswith("sqlite3"):
+        return any(word in str(err.orig).lower() for word in _SQLITE_TRANSIENT)
+    return True  # PostgreSQL: connection (08), rollback (40), resources (53), shutdown (57), lock (55P03)
+
+
+def database_unavailable_error() -> Unavailable:
+    return Unavailable("The system is busy for a moment: the database did not answer.",
+                       hint="Wait a few seconds and try again. Nothing was lost, and a ballot sent again counts only once.")
+
+
 HTTP_WORDS = {
     400: ("The request could not be understood", "Go back and try again. If it happens again, ask the Secretariat desk."),
     401: ("Please sign in", "Sign in, then try again."),
@@ -87,13 +112,39 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(err: DomainError) -> Any:
         title = HTTP_WORDS.get(err.status, HTTP_WORDS[400])[0]
-        return error_response(err.status, title, err.message, err.hint, err.code, **err.details)
+        body, status = error_response(err.status, title, err.message, err.hint, err.code, **err.details)
+        return (body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}) if isinstance(err, Unavailable) else (body, status)
+
+    def _database_unavailable(err: BaseException) -> Any:
+        """503 with Retry-After: the phone keeps the signed ballot and sends the same bytes again."""
+        app.logger.warning("database unavailable: %s", str(err).splitlines()[0] if str(err) else type(err).__name__)
+        from .extensions import db
+
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone; the pool replaces it on the next checkout
+            pass
+        unavailable = database_unavailable_error()
+        try:
+            return _domain(unavailable)
+        except DBAPIError:  # the page's header asks the database who is signed in
+            title = HTTP_WORDS[503][0]
+            page = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{unavailable.message}</p><p>{unavailable.hint}</p>"
+            return page, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+    @app.errorhandler(DBAPIError)
+    def _database(err: DBAPIError) -> Any:
+        if database_unavailable(err):
+            return _database_unavailable(err)
+        return _unexpected(err)
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> Any:
         status = err.code or 500
+        if status == 500 and database_unavailable(getattr(err, "original_exception", None)):
+            return _database_unavailable(err.original_exception)  # type: ignore[attr-defined]  # the commit failed
         title, hint = HTTP_WORDS.get(status, (err.name, ""))
-        message = err.description if status in (400, 405, 413, 429) and err.description else title
+        message = err.description if status in (400, 405, 429) and err.description else title
         if status == 400 and "CSRF" in (err.description or ""):
             message = "This form had expired or was sent from elsewhere."
             hint = "Reload the page and send the form again."

@@ -25,7 +25,7 @@ from tests.ballots.record_factory import roll_of, vote_definition
 GENESIS = "0" * 64
 # VoteKind in voting/models/votes.py; the core cannot import the app, so the list is repeated here.
 APP_VOTE_KINDS = ("motion", "special-session", "dissolve-regional-office", "host-city", "president", "president-sole",
-                  "regional-office-bid", "excom-approval", "excom-block")
+                  "regional-office-bid", "excom-approval", "excom-block", "written-consent")
 
 
 def definition(kind: str, members: Sequence[str], present: Sequence[str], *, body: str = "excom",
@@ -131,11 +131,12 @@ def test_example_4_casting_vote_interpretation(variant, tmp_path):
 
 
 def test_example_5_written_consent_is_not_a_meeting_vote():
-    # Written consent is collected remotely (Art. 16.3); the record reserves "written_consent" for it.
+    # Written consent is collected remotely (Art. 16.3): its vote names the rule that decides it and
+    # the recount needs each answer's time (tests/ballots/test_consent_thresholds.py counts them).
     members = ids(14)
     d = definition("motion", members, members)
     d["kind"] = "written-consent"
-    with pytest.raises(RecountError, match="not one of"):
+    with pytest.raises(RecountError, match="rule None is not one of"):
         tally_votes([d], [{}])
 
 
@@ -349,6 +350,10 @@ def test_rule_parameters_state_the_thresholds_applied(r14, r17):
     assert rule_parameters(r17, "host-city", "ga")["casting_vote"]["allowed"] is False
     assert rule_parameters(r17, "excom-block", "ga")["threshold"]["fraction"] == "1/2"
     for kind in VOTE_KINDS:
-        assert "16.1" in rule_parameters(r17, kind, "ga")["quorum"]["article"]
+        if kind != "written-consent":
+            assert "16.1" in rule_parameters(r17, kind, "ga")["quorum"]["article"]
+    written = rule_parameters(r14, "written-consent", "excom")  # no quorum applies (Art. 16.3)
+    assert "quorum" not in written and written["written_consent"]["fraction"] == "2/3"
+    assert written["dissolve_regional_office_in_writing"]["fraction"] == "1/1"
     with pytest.raises(RecountError):
-        rule_parameters(r17, "written-consent", "excom")
+        rule_parameters(r17, "written-consent-by-fax", "excom")

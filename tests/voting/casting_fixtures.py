@@ -1,7 +1,10 @@
 """Fixtures for the casting tests: a live server, an Executive Committee meeting with its roll, and
 delegates' phones (ballots.client.VotingClient) enrolled over HTTP.
 
-Import them into a test module (`from tests.voting.casting_fixtures import live_server, scenario`).
+Use them in a test module by name (an import would be flagged as redefined by each test's argument):
+
+    from tests.voting import casting_fixtures
+    db_context, live_server, scenario = casting_fixtures.db_context, casting_fixtures.live_server, casting_fixtures.scenario
 
 The test thread reads the database between requests. On SQLite a writing transaction holds the
 database's write lock, so the test thread writes only inside `writes()` (BEGIN IMMEDIATE, commit at

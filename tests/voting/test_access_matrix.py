@@ -5,7 +5,7 @@ without touching this file, except to teach it a new URL argument (see ARGUMENTS
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from voting.auth.access import PUBLIC, public
 from voting.auth.passwords import hash_password
 from voting.extensions import db, writing
 from voting.models import AgendaItem, Delegate
-from voting.services import attendance, casting, identity, roster, staff
+from voting.services import attendance, casting, consent, identity, roster, staff
 from voting.services import meetings as meeting_service
 
 STAFF_ROLES = ["secretariat", "chair", "secretary-general", "observer"]
@@ -42,6 +42,8 @@ ARGUMENTS: dict[str, tuple[str, str]] = {
     "token": ("enrolment", "token"),
     "code": ("venue", "code"),
     "leaf": ("receipt", "leaf"),
+    "resolution_id": ("resolution", "id"),
+    "link": ("consent_link", "token"),
 }
 
 # Public rules that answer anything but 200 to a GET, and every public rule that takes only
@@ -49,6 +51,8 @@ ARGUMENTS: dict[str, tuple[str, str]] = {
 PUBLIC_EXPECTED: dict[tuple[str, str], tuple[int, str]] = {
     ("auth.logout", "POST"): (302, "signing out (even when not signed in) goes back to the home page"),
     ("assembly.api_enrol", "POST"): (422, "enrolling needs a JSON body with a code and a signed key"),
+    ("consent.api_enrol", "POST"): (422, "setting up a phone from a link needs a JSON body with the link and a signed key"),
+    ("consent.api_signin", "POST"): (422, "signing in from a link needs a JSON body with the link and a signature"),
     ("assembly.checkin", "GET"): (401, "the venue code asks a phone without a delegate's key to scan its badge first"),
     ("casting.receipt_link", "GET"): (302, "a receipt's QR address leads to the in-browser receipt check"),
     ("results.certificate_page", "GET"): (404, "the walk's vote is open, so it has no certificate yet"),
@@ -59,6 +63,7 @@ PUBLIC_EXPECTED: dict[tuple[str, str], tuple[int, str]] = {
 # GET rules that answer an allowed role with something other than 200 in the walk's world, and why.
 ROLE_EXPECTED: dict[tuple[str, str], tuple[int, str]] = {
     ("console.casting_page", "GET"): (404, "no casting vote was requested on the walk's vote"),
+    ("consent.edit", "GET"): (409, "the walk's resolution was sent: its text is fixed"),
 }
 # Where one principal gets another answer than PUBLIC_EXPECTED says for everyone.
 PUBLIC_OVERRIDES: dict[tuple[str, str], dict[str, int]] = {
@@ -90,17 +95,24 @@ def world(app: Flask) -> World:
                                                 "email": "att1@chengdu.example", "is_voting": False})
         token = identity.issue_token(attendee, meeting).token  # another delegate's: the walk never uses it up
         venue = attendance.current_code(meeting).code
+        # A resolution by written consent, sent to the EXCOM seated this year (Chengdu), with its link.
+        roster.seat_member(member, "member", date.today().year, date.today().year)
+        resolution = consent.create_draft({
+            "title": "Budget by written consent", "text": "The budget is approved.", "rule": "written-consent",
+            "rule_set": "wego-2017", "deadline": (datetime.now(UTC) + timedelta(days=7)).isoformat()})
+        link = consent.send(resolution, consent.text_hash(resolution.text), email=False).issued[0].token
         for role in STAFF_ROLES:
             account, _otp = staff.create_staff(f"matrix-{role}", role, f"Matrix {role}")
             account.password_hash = hash_password(PASSWORD)
             account.must_change_password = False
         db.session.commit()
         objects = {"member": member, "delegate": delegate, "seat": seat, "meeting": meeting,
-                   "agenda_item": item, "candidacy": candidacy}
+                   "agenda_item": item, "candidacy": candidacy, "resolution": resolution}
         out = {name: _columns(obj) for name, obj in objects.items()}
         out["enrolment"] = {"token": token}
         out["venue"] = {"code": venue}
         out["receipt"] = {"leaf": "0" * 64}
+        out["consent_link"] = {"token": link}
         return out
 
 

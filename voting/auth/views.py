@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..errors import Invalid
 from ..extensions import db, limiter
+from ..forms import PageForm
 from ..models import Meeting
 from ..services import staff as staff_service
 from .access import ANY_STAFF, public, roles
@@ -21,12 +21,12 @@ from .principal import StaffUser
 bp = Blueprint("auth", __name__)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PageForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=60)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(PageForm):
     current = PasswordField("Current password", validators=[DataRequired()])
     new = PasswordField("New password (at least 12 characters)", validators=[DataRequired()])
     repeat = PasswordField("New password again", validators=[DataRequired()])

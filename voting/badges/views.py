@@ -35,7 +35,7 @@ def _optional_meeting(raw: str | None) -> Meeting | None:
     raw = (raw or "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):  # "²" is a digit int() refuses; 2**63 overflows
         raise NotFound("That meeting is not one we know.", hint="Choose a meeting from the list.")
     return _meeting(int(raw))
 
@@ -51,7 +51,7 @@ def _filters(values: Any) -> dict[str, str]:
     out = {k: (values.get(k) or "").strip() for k in ("meeting", "q", "status", "page")}
     if out["status"] not in badges.STATUS_FILTERS:
         out["status"] = ""
-    if not out["page"].isdigit() or out["page"] == "1":
+    if not (out["page"].isascii() and out["page"].isdigit() and len(out["page"]) <= 9) or out["page"] == "1":
         out["page"] = ""
     return out
 

@@ -76,8 +76,8 @@ def open_vote(item_id: int) -> Any:
     if item.decision in (DecisionKind.NONE,) and not request.form.get("confirm_report"):
         raise Invalid("This item is a report with no decision. Tick the box to put a motion to the vote anyway.")
     options = _options_from_form(item)
-    seats_raw = request.form.get("seats") or ""
-    seats = int(seats_raw) if seats_raw.strip().isdigit() else None
+    seats_raw = (request.form.get("seats") or "").strip()
+    seats = int(seats_raw) if seats_raw.isascii() and seats_raw.isdigit() and len(seats_raw) <= 3 else None
     kind = chairing.kind_for(item, len(options), seats)
     vote = casting.open_vote(item, kind, request.form.get("question", ""), options, seats=seats)
     flash(f"The vote on agenda item {item.number} is open.", "success")

@@ -12,6 +12,7 @@ from .common import (
     label,
     utcnow,
 )
+from .consent import ConsentLink, ConsentRule, LateAnswer, Resolution, ResolutionState
 from .identity import Attendance, DeviceKey, EnrolmentToken, KeyEvent
 from .meetings import AgendaItem, Candidacy, Meeting
 from .roster import Delegate, ExcomSeat, Member, StaffAccount
@@ -48,15 +49,20 @@ __all__ = [
     "CandidacyKind",
     "Category",
     "Certificate",
+    "ConsentLink",
+    "ConsentRule",
     "ChainHead",
     "DecisionKind",
     "Delegate",
     "ExcomSeat",
     "HandCount",
+    "LateAnswer",
     "Meeting",
     "Member",
     "MemberStatus",
     "Office",
+    "Resolution",
+    "ResolutionState",
     "Role",
     "StaffAccount",
     "label",

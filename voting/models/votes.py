@@ -26,6 +26,7 @@ class VoteKind(enum.StrEnum):
     REGIONAL_OFFICE_BID = "regional-office-bid"
     EXCOM_APPROVAL = "excom-approval"
     EXCOM_BLOCK = "excom-block"
+    WRITTEN_CONSENT = "written-consent"  # answers consent/object/abstain, collected remotely (Art. 16.3)
 
 
 YES_NO_KINDS = frozenset({VoteKind.MOTION, VoteKind.SPECIAL_SESSION, VoteKind.DISSOLVE_REGIONAL_OFFICE,

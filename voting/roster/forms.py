@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, Form, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields import EmailField, SearchField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
+from ..forms import PageForm
 from ..models import Body, CandidacyKind, Category, DecisionKind, MemberStatus, Office, label
 
 Choices = list[tuple[Any, str]]
@@ -46,7 +46,7 @@ class MemberFilterForm(Form):
         self.region.choices = options([("", "Any region"), *[(r, r) for r in regions]])
 
 
-class MemberForm(FlaskForm):
+class MemberForm(PageForm):
     name = StringField("Name", validators=[InputRequired(message="Enter the member's name."), Length(max=160)])
     country = StringField("Country", validators=[InputRequired(message="Enter the country."), Length(max=80)])
     region = SelectField("Region", choices=[])
@@ -68,7 +68,7 @@ class MemberForm(FlaskForm):
         self.region.choices = options([(r, r) for r in regions])
 
 
-class DelegateForm(FlaskForm):
+class DelegateForm(PageForm):
     display_name = StringField("Display name", validators=[InputRequired(message="Enter the delegate's name."), Length(max=160)])
     email = EmailField("E-mail", validators=[InputRequired(message="Enter the delegate's e-mail address."), Length(max=254)],
                        description="Where the enrolment QR code is sent; seen only by the Secretariat.")
@@ -80,7 +80,7 @@ class DelegateEditForm(DelegateForm):
     is_active = BooleanField("Active (untick to deactivate; a delegate is never deleted)")
 
 
-class SeatForm(FlaskForm):
+class SeatForm(PageForm):
     member_id = SelectField("Member", coerce=int, choices=[])
     office = SelectField("Office", choices=enum_choices(Office))
     term_start = IntegerField("First year of the term",
@@ -93,7 +93,7 @@ class SeatForm(FlaskForm):
         self.member_id.choices = options(members)
 
 
-class SeatEditForm(FlaskForm):
+class SeatEditForm(PageForm):
     office = SelectField("Office", choices=enum_choices(Office))
     term_start = IntegerField("First year of the term",
                               validators=[InputRequired(message="Enter the first year of the term, like 2016.")])
@@ -101,7 +101,7 @@ class SeatEditForm(FlaskForm):
                             validators=[InputRequired(message="Enter the last year of the term, like 2018.")])
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(PageForm):
     key = StringField("Short name", validators=[InputRequired(message="Enter a short name, like excom-2017."), Length(max=60)],
                       description="Lower-case letters, digits and hyphens, like excom-2017 or ga-2017.",
                       render_kw={"autocapitalize": "none"})
@@ -122,7 +122,7 @@ class MeetingForm(FlaskForm):
         self.host_member_id.choices = options([("", "No host member"), *[(str(v), t) for v, t in members]])
 
 
-class AgendaItemForm(FlaskForm):
+class AgendaItemForm(PageForm):
     number = StringField("Number", validators=[InputRequired(message="Enter the item's number, like 3 or 7.1."), Length(max=20)],
                          description="As printed on the agenda; items are ordered by it.")
     title = StringField("Title", validators=[InputRequired(message="Enter the item's title."), Length(max=300)])
@@ -132,7 +132,7 @@ class AgendaItemForm(FlaskForm):
     summary = TextAreaField("Summary", validators=[Optional(), Length(max=4000)])
 
 
-class CandidacyForm(FlaskForm):
+class CandidacyForm(PageForm):
     member_id = SelectField("Member", coerce=int, choices=[])
     kind = SelectField("Candidacy or bid for", choices=enum_choices(CandidacyKind))
     notified_on = _date_field("Written notice received on",
@@ -144,10 +144,10 @@ class CandidacyForm(FlaskForm):
         self.member_id.choices = options(members)
 
 
-class ImportForm(FlaskForm):
+class ImportForm(PageForm):
     kind = RadioField("The file holds", choices=options([("members", "Members"), ("delegates", "Delegates")]), default="members")
     file = FileField("CSV file (UTF-8)", validators=[FileRequired(message="Choose a CSV file to import.")])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PageForm):
     """An empty form: only its CSRF token, for one-button actions such as deactivating."""

@@ -335,8 +335,9 @@ def seats() -> Any:
 def seat_new() -> Any:
     """Seat a member on the Executive Committee for a term."""
     form = SeatForm(members=_member_choices())
-    if request.method == "GET" and request.args.get("member_id", "").isdigit():
-        form.member_id.data = int(request.args["member_id"])
+    wanted = request.args.get("member_id", "")
+    if request.method == "GET" and wanted.isascii() and wanted.isdigit() and len(wanted) <= 18:
+        form.member_id.data = int(wanted)
     if request.method == "POST":
         if not form.validate():
             return _not_valid("roster/seat_form.html", form=form, seat=None)
@@ -580,7 +581,7 @@ def audit_log() -> Any:
     total = db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
     pages = max(1, -(-total // AUDIT_PAGE_SIZE))
     page = request.args.get("page", "1")
-    page_n = int(page) if page.isdigit() and int(page) >= 1 else 1
+    page_n = int(page) if page.isascii() and page.isdigit() and len(page) <= 9 and int(page) >= 1 else 1
     if page_n > pages:
         raise NotFound(f"The audit log has {pages} page{'s' if pages != 1 else ''}; there is no page {page_n}.",
                        hint="Go back to the first page.")

@@ -173,6 +173,9 @@ def open_vote(item: AgendaItem, kind: VoteKind | str, question: str, options: Se
 
 def close_vote(vote: Vote) -> Vote:
     """Close a vote: no ballot is accepted afterwards."""
+    if vote.kind == VoteKind.WRITTEN_CONSENT:
+        raise Conflict("A resolution by written consent closes by itself: when it is adopted, or at its deadline.",
+                       hint="Follow it on the resolution's page (Resolutions).")
     locked = _lock_vote(vote.id)
     if locked.state != VoteState.OPEN:
         raise Conflict(f"This vote was already closed at {locked.closed_at:%H:%M:%S} UTC.", hint="Reload the page.")
@@ -267,7 +270,10 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate)
     if not isinstance(ballot_text, str) or not isinstance(signature_b64, str):
         raise BallotRefused("format", "The ballot must be sent as its signed text and a signature.",
                             hint="Reload the page and vote again.")
-    data = ballot_text.encode("utf-8")
+    try:
+        data = ballot_text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, escaped in the JSON (\ud800): no phone signs that
+        raise BallotRefused("format", "The ballot's text is not valid Unicode.", hint="Reload the page and vote again.") from None
     if len(data) > MAX_BALLOT_BYTES:
         raise BallotRefused("format", "The ballot is too large.", status=413)
     try:
@@ -316,13 +322,20 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate)
     if not valid:
         raise BallotRefused("signature", "The signature does not match the ballot: it was not signed by your phone's key, or it was changed after signing.",
                             hint="Vote again from your own phone.", status=403)
+    written = vote.kind == VoteKind.WRITTEN_CONSENT
+    if written:
+        # Art. 16.3: an EXCOM member answers once, in time; a late answer is kept (committed) and refused.
+        from . import consent
+
+        consent.check_answer(vote, _frozen(vote).definition, ballot, data, digest, signature, key, delegate, earlier, seq)
     if vote.state != VoteState.OPEN:
         raise BallotRefused("closed", f"This vote closed at {vote.closed_at:%H:%M:%S} UTC; your ballot was not counted.",
                             hint="Wait for the chair to open the next vote.", status=409)
     frozen = _frozen(vote)
     definition = frozen.definition
-    if key.enrol_seq > definition["registry"]["seq"]:
-        # Signatures are checked against the key registry as it stood when the vote opened.
+    if key.enrol_seq > definition["registry"]["seq"] and not written:
+        # Signatures are checked against the key registry as it stood when the vote opened (remote
+        # answers take days: a written-consent answer may come from a key enrolled since, if active).
         raise BallotRefused("key_too_new", "This phone was set up after the vote opened, so it cannot sign in this vote.",
                             hint="Your city's other representative can vote now, or you can vote from the next vote.",
                             status=403)
@@ -362,6 +375,8 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate)
         db.session.rollback()
         raise BallotRefused("already_voted", f"{delegate.member.name} has already voted in this vote.",
                             hint="One vote per member, whichever representative casts it.", status=409) from None
+    if written:
+        consent.after_answer(vote, row)  # the moment of adoption (I-5)
     return Accepted(row, receipt, replay=False)
 
 

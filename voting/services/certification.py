@@ -144,7 +144,10 @@ def cast_casting_vote(vote: Vote, staff: StaffAccount, ballot_text: str, signatu
     key = active_key(staff=staff)
     if key is None:
         raise Forbidden("Your device has no signing key.", hint="Set one up on the 'Signing key' page first.")
-    data = (ballot_text or "").encode("utf-8")
+    try:
+        data = (ballot_text or "").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, escaped in the JSON: not text a device signs
+        raise Invalid("The casting vote's text is not valid Unicode.", hint="Reload the page and sign again.") from None
     try:
         ballot = parse_ballot(data)
         signature = b64url_decode(signature_b64 or "")

@@ -194,7 +194,7 @@ def _parse_proof(public_key_b64: str, signature_b64: str, device: str) -> tuple[
         signature = b64url_decode(signature_b64)
     except (ValueError, TypeError):
         raise Invalid("The phone's proof of its key is garbled.", hint="Reload the page and try again.") from None
-    label = re.sub(r"[\x00-\x1f\x7f]", "", str(device or "")).strip()[:100] or "Unknown device"
+    label = re.sub(r"[\x00-\x1f\x7f\ud800-\udfff]", "", str(device or "")).strip()[:100] or "Unknown device"
     return key, signature, label
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -31,6 +31,10 @@ def _when(raw: Any, what: str) -> datetime:
             raise Invalid(f"The {what} '{raw}' is not a date and time like 2017-06-27T17:00+04:00.") from None
     if value.tzinfo is None:
         raise Invalid(f"The {what} needs the venue's UTC offset, like 2017-06-27T17:00+04:00.")
+    try:
+        value.astimezone(UTC)  # 0001-01-01T00:00+14:00 has no UTC time: it would overflow when stored
+    except OverflowError:
+        raise Invalid(f"The {what} '{raw}' is too far in the past or the future.") from None
     return value
 
 
@@ -89,7 +93,7 @@ def update_meeting(meeting: Meeting, values: Mapping[str, Any]) -> Meeting:
 def _position(number: str) -> int:
     """Agenda order: numbered items by number, others (like 'A' or '0') first in insertion order."""
     digits = re.match(r"\d+", number)
-    return int(digits.group()) * 100 if digits else 0
+    return min(int(digits.group()), 10**6) * 100 if digits else 0  # an item 12345678901 still fits the column
 
 
 def _agenda_values(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from ballots.signatures import b64url_encode
 from ..extensions import db
 from ..keys import org_key
 from ..models import Ballot, Meeting, SignedCheckpoint, Vote
-from . import casting, certification
+from . import casting, certification, consent
 from .identity import registry_events
 
 
@@ -27,6 +27,7 @@ def build_record(meeting: Meeting, *, certified_only: bool = False) -> dict[str,
 
     key = org_key()
     items = []
+    exported: list[Vote] = []
     rule_sets: dict[str, dict[str, str]] = {}
     for item in meeting.agenda:
         votes = db.session.scalars(select(Vote).where(Vote.agenda_item_id == item.id).order_by(Vote.round)).all()
@@ -47,6 +48,7 @@ def build_record(meeting: Meeting, *, certified_only: bool = False) -> dict[str,
             checkpoints = db.session.scalars(select(SignedCheckpoint).where(SignedCheckpoint.vote_id == vote.id)
                                              .order_by(SignedCheckpoint.size)).all()
             cv = certification.casting_of(vote)
+            exported.append(vote)
             out_votes.append({
                 "definition": vote.definition.decode("utf-8"),
                 "ballots": [{"ballot": b.bytes.decode("utf-8"), "signature": b64url_encode(b.signature), "key": b.key_id,
@@ -68,6 +70,6 @@ def build_record(meeting: Meeting, *, certified_only: bool = False) -> dict[str,
         "rule_sets": rule_sets,
         "registry": registry_events(),
         "items": items,
-        "written_consent": [],
+        "written_consent": consent.record_section(exported),
         "secret": {},
     }

@@ -114,9 +114,12 @@ def tally_item(item: AgendaItem, upto: Vote | None = None) -> ItemResult:
     definitions = [casting.definition_of(v) for v in votes]
     labels = {o["id"]: o["label"] for d in definitions for o in d["options"]}
     shows = [_hands(v) for v in votes]
+    from .consent import answer_times  # written consent: each answer's time of receipt (I-5)
+
     try:
         outcome = tally_votes(definitions, [choices_of(v) for v in votes], casting_vote=_casting_votes(votes),
-                              show_of_hands=shows if any(s is not None for s in shows) else None)
+                              show_of_hands=shows if any(s is not None for s in shows) else None,
+                              answered_at=[answer_times(v) for v in votes])
     except (CaseError, ValueError) as err:
         return ItemResult(None, f"The tally could not be computed: {err}", labels)
     return ItemResult(outcome, None, labels)
