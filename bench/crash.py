@@ -112,6 +112,7 @@ class CrashResult:
     record_checks: int = 0
     record_failures: list[str] = field(default_factory=list)
     cast_seconds: float = 0.0
+    restart_seconds: list[float] = field(default_factory=list)  # from the kill until gunicorn answers again
     seconds: float = 0.0
 
     @property
@@ -126,8 +127,10 @@ class CrashResult:
 
     def lines(self) -> list[str]:
         fails = ", ".join(f"{n} {'network errors' if s == 0 else s}" for s, n in sorted(self.failed_sends.items())) or "none"
+        downtime = sum(self.restart_seconds) / len(self.restart_seconds) if self.restart_seconds else 0.0
         return [
-            f"  kills (SIGKILL to gunicorn's process group): {self.kills}",
+            f"  kills (SIGKILL to gunicorn's process group): {self.kills}; from a kill until gunicorn answered "
+            f"again {downtime:.1f} s on average",
             f"  ballots stored {self.ballots} of {self.expected}; receipts held by phones {self.receipts}; "
             f"casting took {self.cast_seconds:.1f} s",
             f"  sends {self.attempts}, of which retries {self.retries} (failed attempts: {fails}); replays "
@@ -236,6 +239,7 @@ def run(config: CrashConfig, say: Callable[[str], None] = print) -> CrashResult:
                     with lock:
                         before = [s for s in sent_all if s.receipt is not None]
                     assert server is not None
+                    down = time.perf_counter()
                     server.kill()
                     result.kills += 1
                     time.sleep(rng.uniform(0, config.max_down))
@@ -248,6 +252,7 @@ def run(config: CrashConfig, say: Callable[[str], None] = print) -> CrashResult:
                     else:
                         progress.finish()
                         return
+                    result.restart_seconds.append(time.perf_counter() - down)
                     missing = receipts_in_log(app, before)
                     result.lost_after_restart.extend(missing)
                     floor = progress.count

@@ -12,6 +12,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
 from . import config as default_config
+from .errors import DomainError
 from .extensions import csrf, db, limiter, login_manager, write_intent
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -24,10 +25,11 @@ CSP = (
 
 
 class RowIdConverter(IntegerConverter):
-    """`<int:...>` in every route: a number past 2**63 - 1 names no row (404), not a database overflow."""
+    """`<int:...>` in every route: a number past the id columns' range (32-bit INTEGER on PostgreSQL,
+    64-bit on SQLite) names no row, so routing answers 404 instead of the database overflowing."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
 
 
@@ -96,10 +98,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from .errors import register_error_handlers
+    from .i18n import init_i18n
     from .templating import register_templating
 
     register_error_handlers(app)
     register_templating(app)
+    init_i18n(app)
     _register_request_hooks(app)
     _register_blueprints(app)
 
@@ -143,6 +147,17 @@ def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def _mark_writer() -> None:
         request.environ["voting.write_token"] = write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.before_request
+    def _refuse_nul() -> None:
+        """No address, query or form of ours holds a NUL character, and PostgreSQL cannot store one:
+        refuse it in words rather than fail in the database."""
+        values = [request.path, *(v for _k, v in request.args.items(multi=True))]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values += [v for _k, v in request.form.items(multi=True)]
+        if any("\x00" in value for value in values):
+            raise DomainError("What was sent holds a NUL character (an invisible control code), so it was not used.",
+                              hint="Type the text again rather than pasting it, then send it again.")
 
     @app.after_request
     def _commit_and_harden(response: Response) -> Response:

@@ -35,7 +35,7 @@ def _optional_meeting(raw: str | None) -> Meeting | None:
     raw = (raw or "").strip()
     if not raw:
         return None
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):  # "²" is a digit int() refuses; 2**63 overflows
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):  # "²" is a digit int() refuses; ids fit 32 bits
         raise NotFound("That meeting is not one we know.", hint="Choose a meeting from the list.")
     return _meeting(int(raw))
 

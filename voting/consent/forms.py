@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
+from ..forms import PageForm
 from ..models import ConsentRule
 from ..services.consent import RULE_WORDS
 
@@ -18,7 +18,7 @@ ATTACHMENTS_HELP = ("Optional. One a line: a label, a vertical bar, and the addr
                     "Budget 2026 | https://we-gov.org/files/budget-2026.pdf")
 
 
-class ResolutionForm(FlaskForm):
+class ResolutionForm(PageForm):
     title = StringField("Title", validators=[InputRequired(message="Give the resolution a title."), Length(max=300)])
     text = TextAreaField("Full text", validators=[InputRequired(message="Write the full text of the resolution.")],
                          description="Exactly what the members consent to. Its SHA-256 is fixed when you send it; "

@@ -246,11 +246,15 @@ def sheet_form(resolution_id: int) -> Any:
 @roles("secretariat")
 def sheet_pdf(resolution_id: int) -> Any:
     resolution = consent.get(resolution_id)
+    if resolution.is_draft:
+        raise Conflict("Send the resolution before printing its links.", hint="Its links exist once it is sent.")
     if request.form.get("confirm") != "yes":
         return render_template("consent/sheet.html", r=resolution, members=consent.roll_members(resolution),
                                error="Tick the box to confirm that new links are issued."), 422
     member = request.form.get("member", "")
-    pdf = consent.sheet_pdf(resolution, int(member) if member.isdigit() else None)
+    if member and not re.fullmatch(r"[0-9]{1,9}", member):
+        raise Invalid("Choose a member from the list, or every member.")
+    pdf = consent.sheet_pdf(resolution, int(member) if member else None)
     name = f"written-consent-{resolution.id}-links.pdf"
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='-._')}"})

@@ -336,7 +336,7 @@ def seat_new() -> Any:
     """Seat a member on the Executive Committee for a term."""
     form = SeatForm(members=_member_choices())
     wanted = request.args.get("member_id", "")
-    if request.method == "GET" and wanted.isascii() and wanted.isdigit() and len(wanted) <= 18:
+    if request.method == "GET" and wanted.isascii() and wanted.isdigit() and len(wanted) <= 9:
         form.member_id.data = int(wanted)
     if request.method == "POST":
         if not form.validate():

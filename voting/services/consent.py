@@ -285,6 +285,8 @@ def copy_as_draft(resolution: Resolution) -> Resolution:
 def discard_draft(resolution: Resolution) -> None:
     if not resolution.is_draft:
         raise Conflict("A sent resolution is kept for the record; it cannot be discarded.")
+    for copy in db.session.scalars(select(Resolution).where(Resolution.copied_from_id == resolution.id)):
+        copy.copied_from_id = None  # its copies stay, without the link to a draft that is gone
     audit.record("resolution.discard", resolution, audit.snapshot(resolution))
     db.session.delete(resolution)
     db.session.flush()
