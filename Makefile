@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint serve serve-stop bench clean-instance
+.PHONY: run test lint serve serve-stop bench clean-instance translations
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -39,3 +39,11 @@ test: $(VENV)/.installed lint
 
 bench: $(VENV)/.installed
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The delegate pages' languages (docs/translations.md): extract the marked messages, merge them into
+# each language's .po (new ones come empty, changed ones fuzzy: translate those), compile the .mo files.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k T -k P:1,2 --no-wrap --sort-by-file --project "WeGO Voting" \
+		--copyright-holder "WeGO" -o voting/translations/messages.pot .
+	$(BIN)/pybabel update -i voting/translations/messages.pot -d voting/translations --no-wrap --previous
+	$(BIN)/pybabel compile -d voting/translations --statistics

@@ -64,9 +64,10 @@ def pg_bin() -> Path:
 
 
 @contextmanager
-def postgres_cluster(port: int = PG_PORT, database: str = "voting_bench") -> Iterator[str]:
+def postgres_cluster(port: int = PG_PORT, database: str = "voting_bench", settings: Sequence[str] = ()) -> Iterator[str]:
     """A fresh cluster in a temporary folder on 127.0.0.1:port (default settings: fsync and
-    synchronous_commit on, as in production), stopped and removed afterwards whatever happens."""
+    synchronous_commit on, as in production; `settings` such as "synchronous_commit=off" are
+    added), stopped and removed afterwards whatever happens."""
     binary = pg_bin()
     data = Path(tempfile.mkdtemp(prefix="wego-bench-pg-"))
     owner: list[str] = []
@@ -79,6 +80,7 @@ def postgres_cluster(port: int = PG_PORT, database: str = "voting_bench") -> Ite
         subprocess.run([*owner, str(binary / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
                         "--no-locale"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         opts = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        opts += "".join(f" -c {setting}" for setting in settings)
         done = subprocess.run([*owner, str(binary / "pg_ctl"), "-D", str(data), "-l", str(data / "server.log"), "-w",
                                "-t", "60", "-o", opts, "start"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if done.returncode != 0:

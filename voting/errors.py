@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -71,21 +72,34 @@ def database_unavailable(err: BaseException | None) -> bool:
 
 
 def database_unavailable_error() -> Unavailable:
-    return Unavailable("The system is busy for a moment: the database did not answer.",
-                       hint="Wait a few seconds and try again. Nothing was lost, and a ballot sent again counts only once.")
+    return Unavailable(_("The system is busy for a moment: the database did not answer."),
+                       hint=_("Wait a few seconds and try again. Nothing was lost, and a ballot sent again counts only once."))
+
+
+def N_(message: str) -> str:
+    """Marks a message for translation (pybabel extracts N_) that is translated where it is used:
+    HTTP_WORDS stay plain English strings, so code comparing them with a page keeps working."""
+    return message
+
+
+def http_words(status: int, default: tuple[str, str] = ("", "")) -> tuple[str, str]:
+    """The title and hint for an HTTP status, in the request's language."""
+    title, hint = HTTP_WORDS.get(status, default)
+    return (_(title) if title else title), (_(hint) if hint else hint)
 
 
 HTTP_WORDS = {
-    400: ("The request could not be understood", "Go back and try again. If it happens again, ask the Secretariat desk."),
-    401: ("Please sign in", "Sign in, then try again."),
-    403: ("This page is not for your role", "If you think you should see it, ask the Secretariat desk."),
-    404: ("There is nothing at this address", "Check the address, or start again from the home page."),
-    410: ("This code no longer works", "Ask the Secretariat desk for a new one."),
-    405: ("That action is not possible here", "Go back and use the buttons on the page."),
-    413: ("What you sent is too large", "Send a smaller file (at most 2 MB)."),
-    429: ("Too many attempts", "Wait a minute, then try again."),
-    500: ("Something went wrong on our side", "Nothing you did caused this. Try again in a moment; if it persists, ask the Secretariat desk."),
-    503: ("The system is busy for a moment", "Wait a few seconds and try again; nothing was lost."),
+    400: (N_("The request could not be understood"), N_("Go back and try again. If it happens again, ask the Secretariat desk.")),
+    401: (N_("Please sign in"), N_("Sign in, then try again.")),
+    403: (N_("This page is not for your role"), N_("If you think you should see it, ask the Secretariat desk.")),
+    404: (N_("There is nothing at this address"), N_("Check the address, or start again from the home page.")),
+    410: (N_("This code no longer works"), N_("Ask the Secretariat desk for a new one.")),
+    405: (N_("That action is not possible here"), N_("Go back and use the buttons on the page.")),
+    413: (N_("What you sent is too large"), N_("Send a smaller file (at most 2 MB).")),
+    429: (N_("Too many attempts"), N_("Wait a minute, then try again.")),
+    500: (N_("Something went wrong on our side"),
+          N_("Nothing you did caused this. Try again in a moment; if it persists, ask the Secretariat desk.")),
+    503: (N_("The system is busy for a moment"), N_("Wait a few seconds and try again; nothing was lost.")),
 }
 
 
@@ -111,7 +125,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(err: DomainError) -> Any:
-        title = HTTP_WORDS.get(err.status, HTTP_WORDS[400])[0]
+        title = http_words(err.status, HTTP_WORDS[400])[0]
         body, status = error_response(err.status, title, err.message, err.hint, err.code, **err.details)
         return (body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}) if isinstance(err, Unavailable) else (body, status)
 
@@ -128,7 +142,7 @@ def register_error_handlers(app: Flask) -> None:
         try:
             return _domain(unavailable)
         except DBAPIError:  # the page's header asks the database who is signed in
-            title = HTTP_WORDS[503][0]
+            title = http_words(503)[0]
             page = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{unavailable.message}</p><p>{unavailable.hint}</p>"
             return page, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
@@ -143,17 +157,17 @@ def register_error_handlers(app: Flask) -> None:
         status = err.code or 500
         if status == 500 and database_unavailable(getattr(err, "original_exception", None)):
             return _database_unavailable(err.original_exception)  # type: ignore[attr-defined]  # the commit failed
-        title, hint = HTTP_WORDS.get(status, (err.name, ""))
+        title, hint = http_words(status, (err.name, ""))
         message = err.description if status in (400, 405, 429) and err.description else title
         if status == 400 and "CSRF" in (err.description or ""):
-            message = "This form had expired or was sent from elsewhere."
-            hint = "Reload the page and send the form again."
+            message = _("This form had expired or was sent from elsewhere.")
+            hint = _("Reload the page and send the form again.")
         if status == 429:
-            message = "Too many attempts in a short time."
+            message = _("Too many attempts in a short time.")
         return error_response(status, title, message, hint, err.name.lower().replace(" ", "_"))
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Any:
         app.logger.exception("unexpected error")
-        title, hint = HTTP_WORDS[500]
+        title, hint = http_words(500)
         return error_response(500, title, title + ".", hint, "internal_error")

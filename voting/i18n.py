@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from babel import Locale
-from flask import Blueprint, Flask, current_app, g, has_request_context, redirect, render_template_string, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    g,
+    has_request_context,
+    redirect,
+    render_template_string,
+    request,
+    url_for,
+)
 from flask_babel import Babel, get_locale, get_translations
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -87,7 +97,7 @@ _PAGE = """{% extends "base.html" %}
 {% block content %}
 <section class="card narrow">
   <h1>{{ _("Language") }}</h1>
-  <p class="lead">{{ _("Choose the language of these pages. Your phone remembers it.") }}</p>
+  <p class="lead">{{ lead }}</p>
   <form method="post" action="{{ url_for('i18n.set_language') }}" class="language-list">
     <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
     <input type="hidden" name="next" value="{{ next }}">
@@ -106,7 +116,8 @@ def set_language() -> Any:
     """GET: the five languages as buttons. POST (the switcher on every delegate page): remember the
     choice in a cookie and go back to the page it was made on."""
     if request.method == "GET":
-        return render_template_string(_PAGE, next=_safe_next(request.args.get("next")))
+        return render_template_string(_PAGE, next=_safe_next(request.args.get("next")),
+                                      lead=_("Choose the language of these pages. Your phone remembers it."))
     code = request.form.get("lang", "")
     if code not in LANGUAGES:
         raise Invalid(_("Choose one of the languages in the list."), hint=_("Go back and choose again."))
@@ -119,7 +130,7 @@ def set_language() -> Any:
 # ---------------------------------------------------------------- the scripts' messages
 
 
-@lru_cache(maxsize=None)
+@cache
 def script_messages(script: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     """The messages (and singular/plural pairs) a script marks with T(...) and P(...)."""
     source = (JS_DIR / f"{script}.js").read_text("utf-8")
@@ -145,13 +156,14 @@ def js_catalog(*scripts: str) -> dict[str, Any]:
                 forms: dict[str, str] = {}
                 for n in _PLURAL_SAMPLES:
                     forms.setdefault(locale.plural_form(n), translations.ungettext(singular, plural, n))
+                forms.setdefault("other", translations.ungettext(singular, plural, 5))  # fractions
                 plurals[singular] = forms
     return {"lang": lang, "messages": messages, "plurals": plurals}
 
 
 def js_i18n(*scripts: str) -> Markup:
     """The data block the scripts read their messages from: JSON, never executed, so the strict CSP
-    (no inline script) allows it. Jinja's tojson escapes <, > and & inside it."""
+    (no inline script) allows it. <, > and & are escaped so that no text can close the element."""
     text = json.dumps(js_catalog(*scripts), ensure_ascii=False, separators=(",", ":"))
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(f'<script type="application/json" id="i18n">{text}</script>')

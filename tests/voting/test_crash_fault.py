@@ -62,7 +62,8 @@ def test_kill_9_during_casting_loses_and_doubles_nothing(tmp_path: Path) -> None
     from bench.crash import CrashConfig, run
 
     # One worker: a restart boots one process, not two (the kill is the same: the whole group).
-    config = CrashConfig.quick(members=30, votes=5, kills=3, clients=12, workers=1, workdir=tmp_path,
+    # Seed 3 puts the kills after 40, 67 and 101 of the 150 receipts: early, middle and late.
+    config = CrashConfig.quick(members=30, votes=5, kills=3, clients=12, workers=1, seed=3, workdir=tmp_path,
                                database_url=os.environ.get("VOTING_TEST_DATABASE_URL"))
     lines: list[str] = []
     result = run(config, say=lines.append)
@@ -88,20 +89,25 @@ def _dbapi_error(dialect: Any, postgres: str, sqlite: str) -> Exception:
 
 class Outage:
     """The database out of reach: every pooled connection is found dead at checkout (as
-    pool_pre_ping finds it) and every new connection is refused, until the outage ends."""
+    pool_pre_ping finds it) and every new connection is refused, until the outage ends: after its
+    seconds, and not before it is released (so that a slow machine cannot shorten what it covers)."""
 
     def __init__(self, engine: Any):
         self.engine = engine
         self.until = 0.0
+        self.held = False
         event.listen(engine, "checkout", self._checkout)
         event.listen(engine, "do_connect", self._connect)
 
     @property
     def active(self) -> bool:
-        return time.monotonic() < self.until
+        return self.held or time.monotonic() < self.until
 
     def start(self, seconds: float) -> None:
-        self.until = time.monotonic() + seconds
+        self.until, self.held = time.monotonic() + seconds, True
+
+    def release(self) -> None:
+        self.held = False
 
     def _checkout(self, *_args: Any) -> None:
         if self.active:
@@ -165,6 +171,10 @@ def test_database_unreachable_for_five_seconds(app: Any, scenario: Scenario, out
     threads = [threading.Thread(target=keep_sending, args=(name,)) for name in phones]
     for t in threads:
         t.start()
+    patience = time.monotonic() + 60
+    while time.monotonic() < patience and not all(any(a[0] == 503 for a in answers[n]) for n in phones):
+        time.sleep(0.05)
+    outage.release()  # it still lasts its 5 seconds
     for t in threads:
         t.join(timeout=120)
     assert not outage.active

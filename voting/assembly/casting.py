@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
@@ -23,7 +24,7 @@ bp = Blueprint("casting", __name__)
 def _vote(vote_id: int) -> Vote:
     vote = db.session.get(Vote, vote_id)
     if vote is None:
-        raise NotFound("There is no such vote.", hint="Go back to your badge page; open votes are listed there.")
+        raise NotFound(_("There is no such vote."), hint=_("Go back to your badge page; open votes are listed there."))
     return vote
 
 
@@ -77,7 +78,7 @@ def ballot_page(vote_id: int) -> Any:
     cast_by = db.session.get(Delegate, cast.delegate_id) if cast is not None else None
     return render_template("assembly/ballot.html", vote=vote, definition=definition,
                            summary=_vote_summary(vote, member_ref), cast=cast,
-                           cast_by=cast_by.display_name if cast_by is not None else "another representative")
+                           cast_by=cast_by.display_name if cast_by is not None else _("another representative"))
 
 
 @bp.get("/api/votes/<int:vote_id>")
@@ -100,7 +101,7 @@ def submit(vote_id: int) -> Any:
     """Accept a signed ballot: {"ballot": "<canonical JSON text>", "signature": "<base64url>"}."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise Invalid("Send the ballot as a JSON object with 'ballot' and 'signature'.")
+        raise Invalid(_("Send the ballot as a JSON object with 'ballot' and 'signature'."))
     accepted = casting.cast(vote_id, body.get("ballot"), body.get("signature"), current_user.delegate)  # type: ignore[arg-type]
     vote = accepted.ballot.vote
     return jsonify({
@@ -142,7 +143,7 @@ def receipts_page() -> Any:
 def receipt_link(vote_id: int, leaf: str) -> Any:
     """What a receipt's QR code opens: the in-browser check of that ballot against the published record."""
     if len(leaf) != 64 or any(c not in "0123456789abcdef" for c in leaf):
-        raise NotFound("There is no such receipt.")
+        raise NotFound(_("There is no such receipt."))
     return redirect(url_for("receiptcheck.verify_page", vote=vote_id, leaf=leaf))
 
 
@@ -151,6 +152,6 @@ def receipt_link(vote_id: int, leaf: str) -> Any:
 def receipt_qr(vote_id: int, leaf: str) -> Any:
     """The QR of a receipt's public address (the verification page reads it)."""
     if len(leaf) != 64 or any(c not in "0123456789abcdef" for c in leaf):
-        raise NotFound("There is no such receipt.")
+        raise NotFound(_("There is no such receipt."))
     base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
     return Response(qr_png(f"{base}/r/{vote_id}/{leaf}", box_size=6), mimetype="image/png")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
@@ -26,7 +27,7 @@ CHECKIN_SEEN = "checkin_seen"  # session key: the venue code this phone opened, 
 def _json_body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise Invalid("The request must be a JSON object.", hint="Reload the page and try again.")
+        raise Invalid(_("The request must be a JSON object."), hint=_("Reload the page and try again."))
     return body
 
 
@@ -102,7 +103,7 @@ def me() -> Any:
 def _meeting_by_key(key: str) -> Meeting:
     meeting = db.session.scalars(select(Meeting).where(Meeting.key == key)).first()
     if meeting is None:
-        raise NotFound("There is no meeting at this check-in address.", hint="Scan the code shown on the screen in the hall.")
+        raise NotFound(_("There is no meeting at this check-in address."), hint=_("Scan the code shown on the screen in the hall."))
     return meeting
 
 
@@ -141,7 +142,7 @@ def checkin_post(meeting_key: str, code: str) -> Any:
         attendance.verify_code(meeting, code)
     session.pop(CHECKIN_SEEN, None)
     attendance.set_presence(meeting, current_user.delegate, True, via="venue-qr")
-    flash(f"You are checked in at {meeting.title}.", "success")
+    flash(_("You are checked in at %(meeting)s.", meeting=meeting.title), "success")
     return redirect(url_for("assembly.me"))
 
 
@@ -150,9 +151,9 @@ def checkin_post(meeting_key: str, code: str) -> Any:
 def checkout(meeting_id: int) -> Any:
     meeting = db.session.get(Meeting, meeting_id)
     if meeting is None:
-        raise NotFound("No such meeting.")
+        raise NotFound(_("No such meeting."))
     attendance.set_presence(meeting, current_user.delegate, False, via="self")
-    flash(f"You are checked out of {meeting.title}. Scan the hall's code to come back in.", "info")
+    flash(_("You are checked out of %(meeting)s. Scan the hall's code to come back in.", meeting=meeting.title), "info")
     return redirect(url_for("assembly.me"))
 
 
@@ -160,7 +161,8 @@ def checkout(meeting_id: int) -> Any:
 @roles("delegate")
 def signout() -> Any:
     logout_user()
-    flash("You are signed out on this phone. Your key stays on it; scan a new code from the Secretariat to sign in again.", "info")
+    flash(_("You are signed out on this phone. Your key stays on it; scan a new code from the Secretariat to sign in again."),
+          "info")
     return redirect(url_for("auth.home"))
 
 
@@ -183,7 +185,7 @@ def api_enrol_staff() -> Any:
     account = current_user.account
     challenge = session.pop("staff_key_challenge", None)
     if not challenge:
-        raise Invalid("This page has expired.", hint="Reload the page and press the button again.")
+        raise Invalid(_("This page has expired."), hint=_("Reload the page and press the button again."))
     key = identity.enrol_staff(account, challenge, str(body.get("public_key", "")), str(body.get("signature", "")),
                                str(body.get("device", "")))
     return jsonify({"ok": True, "key_id": key.key_id, "holder": identity.staff_ref(account)[0],

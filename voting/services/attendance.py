@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ballots.rules import load_rule_set, quorum_required
@@ -63,8 +64,8 @@ def verify_code(meeting: Meeting, code: str, now: datetime | None = None) -> Non
     now = now or utcnow()
     code = (code or "").strip().upper()
     not_valid = CheckInRefused(
-        f"This check-in code is not valid for {meeting.title}, or is too old.",
-        hint="Scan the check-in code shown on the screen in this meeting's hall.")
+        _("This check-in code is not valid for %(meeting)s, or is too old.", meeting=meeting.title),
+        hint=_("Scan the check-in code shown on the screen in this meeting's hall."))
     # Only a code of the right shape is compared (compare_digest refuses non-ASCII text).
     if not (len(code) == 12 and code.isascii() and code.isalnum()):
         raise not_valid
@@ -78,15 +79,15 @@ def verify_code(meeting: Meeting, code: str, now: datetime | None = None) -> Non
     for back in range(1, 121):
         if hmac.compare_digest(code, checkin_code(meeting, window - back)):
             raise CheckInRefused(
-                "This check-in code has expired: the code on the screen changes every 30 seconds.",
-                hint="Scan the code on the screen in the hall again.")
+                _("This check-in code has expired: the code on the screen changes every 30 seconds."),
+                hint=_("Scan the code on the screen in the hall again."))
     raise not_valid
 
 
 def set_presence(meeting: Meeting, delegate: Delegate, present: bool, *, via: str) -> Attendance:
     """Check a delegate in or out of a meeting; every change is an audit event."""
     if not delegate.is_active:
-        raise Forbidden(f"{delegate.display_name} is no longer on the roster.", hint="Ask the Secretariat desk.")
+        raise Forbidden(_("%(name)s is no longer on the roster.", name=delegate.display_name), hint=_("Ask the Secretariat desk."))
     row = db.session.get(Attendance, (meeting.id, delegate.id))
     actor = audit.current_actor()
     if row is None:

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -40,6 +41,7 @@ from ..models import (
     VoteState,
     utcnow,
 )
+from ..templating import fmt_utc
 from . import attendance, audit
 from .identity import delegate_ref, registry_head
 
@@ -231,7 +233,7 @@ def _lock_vote(vote_id: int) -> Vote:
                               .options(joinedload(Vote.meeting, innerjoin=True), joinedload(Vote.agenda_item, innerjoin=True))
                               .with_for_update(of=Vote).execution_options(populate_existing=True)).first()
     if vote is None:
-        raise NotFound("There is no such vote.", hint="Go back to your badge page and pick the vote again.")
+        raise NotFound(_("There is no such vote."), hint=_("Go back to your badge page and pick the vote again."))
     return vote
 
 
@@ -242,20 +244,23 @@ def _check_choice(kind: VoteKind, choice: Any, options: list[dict[str, str]], se
     ids = {o["id"] for o in options}
     if kind in YES_NO_KINDS:
         if choice not in YES_NO:
-            raise BallotRefused("choice", f"'{choice}' is not a choice on this vote; choose yes, no or abstain.", status=422)
+            raise BallotRefused("choice", _("'%(choice)s' is not a choice on this vote; choose yes, no or abstain.", choice=choice),
+                                status=422)
     elif kind in ONE_OPTION_KINDS:
         if not isinstance(choice, str) or (choice not in ids and choice != ABSTAIN):
-            raise BallotRefused("choice", "That choice is not one of this round's options; choose one option or abstain.", status=422)
+            raise BallotRefused("choice", _("That choice is not one of this round's options; choose one option or abstain."),
+                                status=422)
     elif kind == VoteKind.EXCOM_BLOCK:
         if not isinstance(choice, (list, tuple)) or any(c not in ids for c in choice):
-            raise BallotRefused("choice", "Choose candidates from this ballot's list only.", status=422)
+            raise BallotRefused("choice", _("Choose candidates from this ballot's list only."), status=422)
         if len(set(choice)) != len(choice):
-            raise BallotRefused("choice", "A candidate is named twice on the ballot.", status=422)
+            raise BallotRefused("choice", _("A candidate is named twice on the ballot."), status=422)
         if seats is not None and len(choice) > seats:
-            raise BallotRefused("choice", f"You may choose at most {seats} candidates; this ballot names {len(choice)}.", status=422)
+            raise BallotRefused("choice", _("You may choose at most %(seats)s candidates; this ballot names %(named)s.",
+                                            seats=seats, named=len(choice)), status=422)
     elif kind == VoteKind.EXCOM_APPROVAL:
         if not hasattr(choice, "keys") or set(choice.keys()) != ids or any(v not in YES_NO for v in choice.values()):
-            raise BallotRefused("choice", "Answer yes, no or abstain for every candidate on the ballot.", status=422)
+            raise BallotRefused("choice", _("Answer yes, no or abstain for every candidate on the ballot."), status=422)
 
 
 @dataclass(frozen=True)
@@ -268,25 +273,25 @@ class Accepted:
 def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate) -> Accepted:
     """Accept one signed ballot, or refuse it saying which rule it breaks; nothing is stored on refusal."""
     if not isinstance(ballot_text, str) or not isinstance(signature_b64, str):
-        raise BallotRefused("format", "The ballot must be sent as its signed text and a signature.",
-                            hint="Reload the page and vote again.")
+        raise BallotRefused("format", _("The ballot must be sent as its signed text and a signature."),
+                            hint=_("Reload the page and vote again."))
     try:
         data = ballot_text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate, escaped in the JSON (\ud800): no phone signs that
-        raise BallotRefused("format", "The ballot's text is not valid Unicode.", hint="Reload the page and vote again.") from None
+        raise BallotRefused("format", _("The ballot's text is not valid Unicode."), hint=_("Reload the page and vote again.")) from None
     if len(data) > MAX_BALLOT_BYTES:
-        raise BallotRefused("format", "The ballot is too large.", status=413)
+        raise BallotRefused("format", _("The ballot is too large."), status=413)
     try:
         ballot = parse_ballot(data)
     except NotCanonical as err:
-        raise BallotRefused("not_canonical", f"The ballot's bytes are not in canonical form: {err}",
-                            hint="Ballots must be sent exactly as signed. Reload the page and vote again.") from None
+        raise BallotRefused("not_canonical", _("The ballot's bytes are not in canonical form: %(reason)s", reason=err),
+                            hint=_("Ballots must be sent exactly as signed. Reload the page and vote again.")) from None
     except InvalidBallot as err:
-        raise BallotRefused("format", f"The ballot is malformed: {err}", hint="Reload the page and vote again.") from None
+        raise BallotRefused("format", _("The ballot is malformed: %(reason)s", reason=err), hint=_("Reload the page and vote again.")) from None
     try:
         signature = b64url_decode(signature_b64)
     except ValueError:
-        raise BallotRefused("signature", "The ballot's signature is garbled.", hint="Reload the page and vote again.") from None
+        raise BallotRefused("signature", _("The ballot's signature is garbled."), hint=_("Reload the page and vote again.")) from None
 
     digest = hashlib.sha256(data).hexdigest()
     # Work that needs no lock comes first (PostgreSQL holds the vote's row lock until the commit):
@@ -307,21 +312,23 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate)
 
     ref = vote_ref(vote)
     if ballot.vote != ref or ballot.round != vote.round or ballot.vote_sha256 != vote.definition_sha256:
-        raise BallotRefused("wrong_vote", "This ballot was signed for another vote or round, so it cannot count here.",
-                            hint="Open the vote that is on the screen now and vote again.", status=409)
+        raise BallotRefused("wrong_vote", _("This ballot was signed for another vote or round, so it cannot count here."),
+                            hint=_("Open the vote that is on the screen now and vote again."), status=409)
     holder, member_id_ref = delegate_ref(delegate)
     if ballot.delegate != holder or ballot.member != member_id_ref:
-        raise BallotRefused("wrong_delegate", "This ballot names another delegate or member than the one signed in.",
-                            hint="Vote from your own phone.", status=403)
+        raise BallotRefused("wrong_delegate", _("This ballot names another delegate or member than the one signed in."),
+                            hint=_("Vote from your own phone."), status=403)
     if key is None or key.delegate_id != delegate.id:
-        raise BallotRefused("key", "The key named on the ballot is not this delegate's key.",
-                            hint="Ask the Secretariat desk to set up your phone again.", status=403)
+        raise BallotRefused("key", _("The key named on the ballot is not this delegate's key."),
+                            hint=_("Ask the Secretariat desk to set up your phone again."), status=403)
     if key.revoked_at is not None:
-        raise BallotRefused("key_revoked", f"The key on this phone was switched off on {key.revoked_at:%d %b at %H:%M} UTC.",
-                            hint="Ask the Secretariat desk for a new code to set up your phone again.", status=403)
+        raise BallotRefused("key_revoked", _("The key on this phone was switched off on %(when)s UTC.",
+                                             when=fmt_utc(key.revoked_at, year=False)),
+                            hint=_("Ask the Secretariat desk for a new code to set up your phone again."), status=403)
     if not valid:
-        raise BallotRefused("signature", "The signature does not match the ballot: it was not signed by your phone's key, or it was changed after signing.",
-                            hint="Vote again from your own phone.", status=403)
+        raise BallotRefused("signature", _("The signature does not match the ballot: it was not signed by your phone's key, "
+                                           "or it was changed after signing."),
+                            hint=_("Vote again from your own phone."), status=403)
     written = vote.kind == VoteKind.WRITTEN_CONSENT
     if written:
         # Art. 16.3: an EXCOM member answers once, in time; a late answer is kept (committed) and refused.
@@ -329,29 +336,39 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate)
 
         consent.check_answer(vote, _frozen(vote).definition, ballot, data, digest, signature, key, delegate, earlier, seq)
     if vote.state != VoteState.OPEN:
-        raise BallotRefused("closed", f"This vote closed at {vote.closed_at:%H:%M:%S} UTC; your ballot was not counted.",
-                            hint="Wait for the chair to open the next vote.", status=409)
+        raise BallotRefused("closed", _("This vote closed at %(when)s UTC; your ballot was not counted.",
+                                        when=f"{vote.closed_at:%H:%M:%S}"),
+                            hint=_("Wait for the chair to open the next vote."), status=409)
     frozen = _frozen(vote)
     definition = frozen.definition
     if key.enrol_seq > definition["registry"]["seq"] and not written:
         # Signatures are checked against the key registry as it stood when the vote opened (remote
         # answers take days: a written-consent answer may come from a key enrolled since, if active).
-        raise BallotRefused("key_too_new", "This phone was set up after the vote opened, so it cannot sign in this vote.",
-                            hint="Your city's other representative can vote now, or you can vote from the next vote.",
+        raise BallotRefused("key_too_new", _("This phone was set up after the vote opened, so it cannot sign in this vote."),
+                            hint=_("Your city's other representative can vote now, or you can vote from the next vote."),
                             status=403)
     if ballot.member not in frozen.members:
         member = delegate.member
-        body = "General Assembly" if definition["meeting"]["body"] == "ga" else "Executive Committee"
-        article = "an" if member.category.value[0] in "aeiou" else "a"
-        why = (f"{member.name} is {article} {member.category.value} member; only full members vote"
-               if member.category.value != "full" else f"{member.name} is not a voting member of the {body}")
-        raise BallotRefused("not_voting_member", f"{why}. You may attend and speak.", status=403)
+        category = member.category.value
+        if category == "associate":
+            why = _("%(member)s is an associate member; only full members vote. You may attend and speak.", member=member.name)
+        elif category == "friendship":
+            why = _("%(member)s is a friendship member; only full members vote. You may attend and speak.", member=member.name)
+        elif category == "corporate":
+            why = _("%(member)s is a corporate member; only full members vote. You may attend and speak.", member=member.name)
+        elif definition["meeting"]["body"] == "ga":
+            why = _("%(member)s is not a voting member of the General Assembly. You may attend and speak.", member=member.name)
+        else:
+            why = _("%(member)s is not a voting member of the Executive Committee. You may attend and speak.",
+                    member=member.name)
+        raise BallotRefused("not_voting_member", why, status=403)
     if not delegate.is_voting:
-        raise BallotRefused("not_representative", f"You attend for {delegate.member.name} without a vote; its voting representatives vote.",
-                            status=403)
+        raise BallotRefused("not_representative", _("You attend for %(member)s without a vote; its voting representatives vote.",
+                                                    member=delegate.member.name), status=403)
     if ballot.member not in frozen.present:
-        raise BallotRefused("not_on_roll", f"{delegate.member.name} was not on the roll of members present when this vote opened.",
-                            hint="Members present are counted when the vote opens. Check in at the hall before the next vote.",
+        raise BallotRefused("not_on_roll", _("%(member)s was not on the roll of members present when this vote opened.",
+                                             member=delegate.member.name),
+                            hint=_("Members present are counted when the vote opens. Check in at the hall before the next vote."),
                             status=403)
     _check_choice(vote.kind, ballot.to_json()["choice"], definition["options"], definition["seats"])
     if earlier is not None:
@@ -373,8 +390,8 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate)
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise BallotRefused("already_voted", f"{delegate.member.name} has already voted in this vote.",
-                            hint="One vote per member, whichever representative casts it.", status=409) from None
+        raise BallotRefused("already_voted", _("%(member)s has already voted in this vote.", member=delegate.member.name),
+                            hint=_("One vote per member, whichever representative casts it."), status=409) from None
     if written:
         consent.after_answer(vote, row)  # the moment of adoption (I-5)
     return Accepted(row, receipt, replay=False)
@@ -387,9 +404,10 @@ def _already_voted(existing: Ballot, delegate: Delegate) -> BallotRefused:
     from ..templating import fmt_datetime
 
     if who is not None and who.id == delegate.id:
-        message = f"You already voted in this vote, at {fmt_datetime(when, offset)}."
+        message = _("You already voted in this vote, at %(when)s.", when=fmt_datetime(when, offset))
     else:
-        name = who.display_name if who else "another representative"
-        message = f"Your city's vote was already cast at {fmt_datetime(when, offset)} by its other representative, {name}."
-    return BallotRefused("already_voted", message, hint="One vote per member, whichever representative casts it.",
+        name = who.display_name if who else _("another representative")
+        message = _("Your city's vote was already cast at %(when)s by its other representative, %(name)s.",
+                    when=fmt_datetime(when, offset), name=name)
+    return BallotRefused("already_voted", message, hint=_("One vote per member, whichever representative casts it."),
                          status=409, voted_by=who.display_name if who else None, voted_at=when.isoformat())

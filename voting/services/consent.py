@@ -217,6 +217,8 @@ def _deadline(raw: Any) -> datetime:
             raise Invalid(f"The deadline '{raw}' is not a date and time like 2026-03-31T18:00+09:00.") from None
     if value.tzinfo is None:
         raise Invalid("The deadline needs its UTC offset, like 2026-03-31T18:00+09:00 (Seoul time).")
+    if not 2000 <= value.year <= 2999:
+        raise Invalid(f"The deadline '{raw}' is not a plausible date.", hint="Write it like 2026-03-31T18:00+09:00.")
     return value
 
 

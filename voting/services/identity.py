@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ballots.chain import GENESIS
@@ -18,6 +19,7 @@ from ballots.signatures import ENROL_LABEL, InvalidKey, PublicKey, b64url_decode
 from ..errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import ChainHead, Delegate, DeviceKey, EnrolmentToken, KeyEvent, Meeting, StaffAccount, utcnow
+from ..templating import fmt_utc
 from . import audit
 
 KEY_CHAIN = "keys"
@@ -39,7 +41,7 @@ class TokenRefused(DomainError):
 def _encode(data: bytes) -> str:
     number = int.from_bytes(data, "big")
     chars = []
-    for _ in range(26):
+    for _digit in range(26):
         number, rem = divmod(number, 32)
         chars.append(_ALPHABET[rem])
     return "".join(reversed(chars))
@@ -99,31 +101,31 @@ def check_token(raw: str, *, for_update: bool = False) -> EnrolmentToken:
     token = normalize_token(raw)
     if not TOKEN_RE.match(token):
         raise TokenRefused(
-            "malformed", "This enrolment code is not complete or has a typing error.",
-            "Scan the QR code on your badge again, or type the code exactly as printed. "
-            "If it still fails, ask the Secretariat desk.", 400)
+            "malformed", _("This enrolment code is not complete or has a typing error."),
+            _("Scan the QR code on your badge again, or type the code exactly as printed. "
+              "If it still fails, ask the Secretariat desk."), 400)
     query = select(EnrolmentToken).where(EnrolmentToken.token_hash == token_hash(token))
     if for_update:
         query = query.with_for_update()
     record = db.session.scalars(query).first()
     if record is None:
         raise TokenRefused(
-            "unknown", "This enrolment code is not one we issued.",
-            "Check that you scanned your own badge. The Secretariat desk can issue you a new code.", 404)
+            "unknown", _("This enrolment code is not one we issued."),
+            _("Check that you scanned your own badge. The Secretariat desk can issue you a new code."), 404)
     when = record.used_at or record.revoked_at
     if record.used_at is not None:
         raise TokenRefused(
-            "used", f"This enrolment code was already used, on {when:%d %b %Y at %H:%M} UTC, to set up a phone.",
-            "Each code works once. If that was not you, or you lost that phone, ask the Secretariat desk "
-            "for a new code; it will switch off the old phone.", 410)
+            "used", _("This enrolment code was already used, on %(when)s UTC, to set up a phone.", when=fmt_utc(when)),
+            _("Each code works once. If that was not you, or you lost that phone, ask the Secretariat desk "
+              "for a new code; it will switch off the old phone."), 410)
     if record.revoked_at is not None:
         raise TokenRefused(
-            "revoked", "This enrolment code was replaced by a newer one and no longer works.",
-            "Use the newest code the Secretariat gave you, or ask the Secretariat desk for a new one.", 410)
+            "revoked", _("This enrolment code was replaced by a newer one and no longer works."),
+            _("Use the newest code the Secretariat gave you, or ask the Secretariat desk for a new one."), 410)
     if record.expires_at <= utcnow():
         raise TokenRefused(
-            "expired", f"This enrolment code expired on {record.expires_at:%d %b %Y at %H:%M} UTC.",
-            "Ask the Secretariat desk for a new code.", 410)
+            "expired", _("This enrolment code expired on %(when)s UTC.", when=fmt_utc(record.expires_at)),
+            _("Ask the Secretariat desk for a new code."), 410)
     return record
 
 
@@ -188,12 +190,12 @@ def _parse_proof(public_key_b64: str, signature_b64: str, device: str) -> tuple[
     try:
         key = PublicKey.from_spki_b64(public_key_b64)
     except (InvalidKey, ValueError):
-        raise Invalid("The phone sent a public key we cannot read.",
-                      hint="Reload the page and try again; if it fails again, try another browser.") from None
+        raise Invalid(_("The phone sent a public key we cannot read."),
+                      hint=_("Reload the page and try again; if it fails again, try another browser.")) from None
     try:
         signature = b64url_decode(signature_b64)
     except (ValueError, TypeError):
-        raise Invalid("The phone's proof of its key is garbled.", hint="Reload the page and try again.") from None
+        raise Invalid(_("The phone's proof of its key is garbled."), hint=_("Reload the page and try again.")) from None
     label = re.sub(r"[\x00-\x1f\x7f\ud800-\udfff]", "", str(device or "")).strip()[:100] or "Unknown device"
     return key, signature, label
 
@@ -201,10 +203,10 @@ def _parse_proof(public_key_b64: str, signature_b64: str, device: str) -> tuple[
 def _enrol(key: PublicKey, signature: bytes, device: str, challenge: str, holder: str, member: str,
            delegate: Delegate | None, staff: StaffAccount | None) -> DeviceKey:
     if not key.verify(ENROL_LABEL, enrolment_message(holder, key.key_id, challenge), signature):
-        raise Forbidden("The phone could not prove it holds the key it sent.",
-                        hint="Reload the page and try again. If it keeps failing, ask the Secretariat desk.")
+        raise Forbidden(_("The phone could not prove it holds the key it sent."),
+                        hint=_("Reload the page and try again. If it keeps failing, ask the Secretariat desk."))
     if db.session.get(DeviceKey, key.key_id) is not None:
-        raise Conflict("This key is already registered.", hint="Reload the page to create a fresh key.")
+        raise Conflict(_("This key is already registered."), hint=_("Reload the page to create a fresh key."))
     previous = active_key(delegate=delegate, staff=staff)
     if previous is not None:
         revoke_key(previous, "replaced by a newly enrolled device")
@@ -212,7 +214,7 @@ def _enrol(key: PublicKey, signature: bytes, device: str, challenge: str, holder
     try:
         event = _append_key_event(ENROL, holder, member, key.key_id, now, public_key=key.spki_b64, device=device)
     except RegistryError as err:
-        raise Invalid(f"The key registry refused the key: {err}") from None
+        raise Invalid(_("The key registry refused the key: %(reason)s", reason=err)) from None
     record = DeviceKey(key_id=key.key_id, delegate=delegate, staff=staff, public_key=key.spki_b64,
                        algorithm=key.algorithm, device=device, enrolled_at=now, enrol_seq=event.seq)
     db.session.add(record)
@@ -227,7 +229,7 @@ def enrol_delegate(raw_token: str, public_key_b64: str, signature_b64: str, devi
     record = check_token(raw_token, for_update=True)
     delegate = record.delegate
     if not delegate.is_active:
-        raise Forbidden("This delegate is no longer on the roster.", hint="Ask the Secretariat desk.")
+        raise Forbidden(_("This delegate is no longer on the roster."), hint=_("Ask the Secretariat desk."))
     key, signature, label = _parse_proof(public_key_b64, signature_b64, device)
     holder, member = delegate_ref(delegate)
     device_key = _enrol(key, signature, label, record.token_hash, holder, member, delegate, None)

@@ -6,7 +6,8 @@
   if (!root) return;
   var button = document.getElementById("enrol-button");
   var status = document.getElementById("enrol-status");
-  var K = window.WeGO.keys;
+  var K = window.WeGO.keys, T = window.WeGO.i18n.t;
+  var busy = false;
 
   function say(text, kind) {
     status.textContent = text;
@@ -14,16 +15,20 @@
     status.hidden = false;
   }
 
+  // The button stays enabled while the key is made (a disabled button would drop the keyboard
+  // focus to the page's start): it says it is busy, and a second press does nothing.
   button.addEventListener("click", function () {
-    button.disabled = true;
-    say("Creating a signing key on this phone…");
+    if (busy) return;
+    busy = true;
+    button.setAttribute("aria-disabled", "true");
+    say(T("Creating a signing key on this phone…"));
     var holder = root.dataset.holder, challenge = root.dataset.challenge, record;
     K.generate().then(function (made) {
       record = made;
       var message = K.encode(K.canonicalize({ v: 1, delegate: holder, key: made.keyId, challenge: challenge }));
       return K.sign(made, "wego-enrol/v1\n", message);
     }).then(function (signature) {
-      say("Registering the key…");
+      say(T("Registering the key…"));
       return K.postJson(root.dataset.endpoint, {
         token: root.dataset.token || undefined, public_key: record.spki, signature: signature, device: K.deviceLabel()
       });
@@ -34,11 +39,12 @@
         label: answer.delegate ? answer.delegate + " · " + answer.member : ""
       }).then(function () { return answer; });
     }).then(function (answer) {
-      say("Done. This phone now holds your signing key.", "success");
+      say(T("Done. This phone now holds your signing key."), "success");
       window.location.assign(answer.next);
     }).catch(function (err) {
       say(err.message + (err.hint ? " " + err.hint : ""), "error");
-      button.disabled = false;
+      busy = false;
+      button.removeAttribute("aria-disabled");  // the focus is still on it: press again to retry
     });
   });
 })();

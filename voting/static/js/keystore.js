@@ -6,6 +6,31 @@
   var DB_NAME = "wego-voting", STORE = "keys";
   var enc = new TextEncoder();
 
+  /* The page's language (voting/i18n.py): its messages come in a JSON data block, <script
+     type="application/json" id="i18n">, which is never executed, so the CSP allows it. A message
+     missing there is shown in English, as the scripts write it in their calls of T and P. */
+  var i18n = (function () {
+    var data = {}, el = document.getElementById("i18n");
+    try { data = el ? JSON.parse(el.textContent) : {}; } catch (e) { data = {}; }
+    var lang = data.lang || document.documentElement.lang || "en";
+    var messages = data.messages || {}, plurals = data.plurals || {}, rules = null, numbers = null;
+    try { rules = new Intl.PluralRules(lang); numbers = new Intl.NumberFormat(lang); } catch (e) { /* English forms */ }
+    function fill(text, values) {
+      return values ? text.replace(/%\((\w+)\)s/g, function (all, name) { return name in values ? String(values[name]) : all; }) : text;
+    }
+    function n(value) { return numbers ? numbers.format(value) : String(value); }
+    function t(message, values) { return fill(typeof messages[message] === "string" ? messages[message] : message, values); }
+    function p(singular, plural, count, values) {
+      var forms = plurals[singular], category = rules ? rules.select(count) : (count === 1 ? "one" : "other");
+      var text = forms ? (forms[category] || forms.other) : (count === 1 ? singular : plural);
+      var all = { num: n(count) };
+      for (var k in values || {}) all[k] = values[k];
+      return fill(text, all);
+    }
+    return { lang: lang, t: t, p: p, n: n };
+  })();
+  var T = i18n.t;
+
   function b64url(bytes) {
     var s = "", b = new Uint8Array(bytes);
     for (var i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
@@ -45,11 +70,11 @@
 
   function openDb() {
     return new Promise(function (resolve, reject) {
-      if (!window.indexedDB) { reject(new Error("This browser cannot store keys (no IndexedDB). Try Chrome, Safari or Firefox, not a private window.")); return; }
+      if (!window.indexedDB) { reject(new Error(T("This browser cannot store keys (no IndexedDB). Try Chrome, Safari or Firefox, not a private window."))); return; }
       var req = indexedDB.open(DB_NAME, 1);
       req.onupgradeneeded = function () { req.result.createObjectStore(STORE, { keyPath: "holder" }); };
       req.onsuccess = function () { resolve(req.result); };
-      req.onerror = function () { reject(new Error("This browser refused to store the key (private browsing?).")); };
+      req.onerror = function () { reject(new Error(T("This browser refused to store the key (private browsing?)."))); };
     });
   }
   function tx(mode, fn) {
@@ -59,14 +84,14 @@
         var req = fn(store);
         if (req) req.onsuccess = function () { result = req.result; };
         t.oncomplete = function () { db.close(); resolve(result); };
-        t.onerror = function () { db.close(); reject(t.error || new Error("IndexedDB error")); };
+        t.onerror = function () { db.close(); reject(t.error || new Error(T("This browser could not use its key store."))); };
       });
     });
   }
 
   function generate() {
     var subtle = window.crypto && window.crypto.subtle;
-    if (!subtle) return Promise.reject(new Error("This page must be opened over https (or on this computer) to create a key."));
+    if (!subtle) return Promise.reject(new Error(T("This page must be opened over https (or on this computer) to create a key.")));
     return subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]).then(function (pair) {
       return { pair: pair, algorithm: "Ed25519" };
     }, function () {
@@ -114,17 +139,18 @@
     }).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (!resp.ok) {
-          var err = new Error(data.message || ("The server answered " + resp.status + "."));
+          var err = new Error(data.message || T("The server answered %(status)s.", { status: resp.status }));
           err.hint = data.hint || ""; err.status = resp.status; err.data = data; throw err;
         }
         return data;
       });
     }, function () {
-      var err = new Error("The network is not reachable."); err.hint = "Check the Wi-Fi and try again; nothing was lost."; throw err;
+      var err = new Error(T("The network is not reachable.")); err.hint = T("Check the Wi-Fi and try again; nothing was lost."); throw err;
     });
   }
 
   window.WeGO = window.WeGO || {};
+  window.WeGO.i18n = i18n;
   window.WeGO.keys = {
     generate: generate,
     sign: sign,

@@ -22,6 +22,30 @@
   var RECEIPTS_DB = "wego-receipts";
   var MAX_FILE = 1024 * 1024;
 
+  /* The page's language (voting/i18n.py; as keystore.js, which this page does not load): messages
+     from the JSON data block #i18n, English where one is missing. */
+  var i18n = (function () {
+    var data = {}, el = document.getElementById("i18n");
+    try { data = el ? JSON.parse(el.textContent) : {}; } catch (e) { data = {}; }
+    var lang = data.lang || document.documentElement.lang || "en";
+    var messages = data.messages || {}, plurals = data.plurals || {}, rules = null, numbers = null;
+    try { rules = new Intl.PluralRules(lang); numbers = new Intl.NumberFormat(lang); } catch (e) { /* English forms */ }
+    function fill(text, values) {
+      return values ? text.replace(/%\((\w+)\)s/g, function (all, name) { return name in values ? String(values[name]) : all; }) : text;
+    }
+    function n(value) { return numbers ? numbers.format(value) : String(value); }
+    function t(message, values) { return fill(typeof messages[message] === "string" ? messages[message] : message, values); }
+    function p(singular, plural, count, values) {
+      var forms = plurals[singular], category = rules ? rules.select(count) : (count === 1 ? "one" : "other");
+      var text = forms ? (forms[category] || forms.other) : (count === 1 ? singular : plural);
+      var all = { num: n(count) };
+      for (var k in values || {}) all[k] = values[k];
+      return fill(text, all);
+    }
+    return { t: t, p: p, n: n };
+  })();
+  var T = i18n.t, P = i18n.p, N = i18n.n;
+
   /* ------------------------------------------------------------------ bytes */
 
   function concat(parts) {
@@ -217,50 +241,51 @@
     var got = Object.keys(obj).sort();
     return got.length === keys.length && got.every(function (k, i) { return k === keys[i]; });
   }
-  function readCheckpoint(cp, where) {
+  /* A receipt's checkpoint (or a certificate's, whose reasons are not shown: it just fails). */
+  function readCheckpoint(cp) {
     if (!cp || typeof cp !== "object" || Array.isArray(cp) || !sameKeys(cp, CHECKPOINT_KEYS)) {
-      throw new NotAReceipt(where + " must have exactly origin, size, root and signature.");
+      throw new NotAReceipt(T("its checkpoint must have exactly origin, size, root and signature."));
     }
     if (typeof cp.origin !== "string" || !/^[^\s+\x00-\x1f\x7f]+$/.test(cp.origin)) {
-      throw new NotAReceipt(where + "'s origin is not a log's name.");
+      throw new NotAReceipt(T("its checkpoint's origin is not a log's name."));
     }
-    if (!isSize(cp.size)) throw new NotAReceipt(where + "'s size is not a whole number.");
-    if (typeof cp.root !== "string" || !HEX64.test(cp.root)) throw new NotAReceipt(where + "'s root is not 64 hex characters.");
+    if (!isSize(cp.size)) throw new NotAReceipt(T("its checkpoint's size is not a whole number."));
+    if (typeof cp.root !== "string" || !HEX64.test(cp.root)) throw new NotAReceipt(T("its checkpoint's root is not 64 hex characters."));
     var sig = b64Decode(cp.signature);
-    if (!sig || sig.length !== 64) throw new NotAReceipt(where + "'s signature is not 64 bytes of base64.");
+    if (!sig || sig.length !== 64) throw new NotAReceipt(T("its checkpoint's signature is not 64 bytes of base64."));
     return { origin: cp.origin, size: cp.size, root: cp.root, rootBytes: fromHex(cp.root), signature: sig, json: cp };
   }
   /* As ballots/receipts.py Receipt.from_json: exactly the receipt's keys and shapes. */
   function readReceipt(obj) {
-    if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new NotAReceipt("a receipt is a JSON object.");
+    if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new NotAReceipt(T("a receipt is a JSON object."));
     if (!sameKeys(obj, RECEIPT_KEYS)) {
-      throw new NotAReceipt("a receipt has exactly the keys " + RECEIPT_KEYS.join(", ") + ".");
+      throw new NotAReceipt(T("a receipt has exactly the keys %(keys)s.", { keys: RECEIPT_KEYS.join(", ") }));
     }
-    if (obj.v !== 1) throw new NotAReceipt("this page reads receipts of version 1 only.");
-    if (typeof obj.vote !== "string" || !obj.vote) throw new NotAReceipt("its vote is missing.");
-    if (!isSize(obj.index)) throw new NotAReceipt("its ballot number (index) is not a whole number.");
+    if (obj.v !== 1) throw new NotAReceipt(T("this page reads receipts of version 1 only."));
+    if (typeof obj.vote !== "string" || !obj.vote) throw new NotAReceipt(T("its vote is missing."));
+    if (!isSize(obj.index)) throw new NotAReceipt(T("its ballot number (index) is not a whole number."));
     if (typeof obj.leaf_hash !== "string" || !HEX64.test(obj.leaf_hash)) {
-      throw new NotAReceipt("its leaf hash is not 64 lowercase hex characters.");
+      throw new NotAReceipt(T("its leaf hash is not 64 lowercase hex characters."));
     }
     if (!Array.isArray(obj.proof) || !obj.proof.every(function (p) { return typeof p === "string" && HEX64.test(p); })) {
-      throw new NotAReceipt("its proof is not a list of 64-character hex hashes.");
+      throw new NotAReceipt(T("its proof is not a list of 64-character hex hashes."));
     }
     return {
       vote: obj.vote, index: obj.index, leafHex: obj.leaf_hash, leaf: fromHex(obj.leaf_hash),
-      proof: obj.proof.map(fromHex), checkpoint: readCheckpoint(obj.checkpoint, "its checkpoint")
+      proof: obj.proof.map(fromHex), checkpoint: readCheckpoint(obj.checkpoint)
     };
   }
   /* What the person gave: a receipt (alone, or as the phone keeps it) or a receipt QR's address. */
   function readInput(text) {
     text = (text || "").trim();
-    if (!text) throw new NotAReceipt("paste a receipt first, or open a receipt file.");
+    if (!text) throw new NotAReceipt(T("paste a receipt first, or open a receipt file."));
     var qr = text.match(/\/r\/([1-9][0-9]*)\/([0-9a-f]{64})(?:\.png)?\/?$/);
     if (qr && text.charAt(0) !== "{") return { kind: "leaf", voteRef: "v" + qr[1], leafHex: qr[2], leaf: fromHex(qr[2]) };
     if (text.charAt(0) !== "{") {
-      throw new NotAReceipt("paste the receipt's JSON text (it starts with {), or the address in its QR code.");
+      throw new NotAReceipt(T("paste the receipt's JSON text (it starts with {), or the address in its QR code."));
     }
     var obj;
-    try { obj = JSON.parse(text); } catch (e) { throw new NotAReceipt("the text is not complete JSON."); }
+    try { obj = JSON.parse(text); } catch (e) { throw new NotAReceipt(T("the text is not complete JSON.")); }
     if (obj && typeof obj === "object" && obj.receipt && typeof obj.receipt === "object" && !("leaf_hash" in obj)) {
       obj = obj.receipt;   // the phone's copy or the ballot API's answer: {receipt, short_code, ...}
     }
@@ -277,12 +302,12 @@
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (resp) {
       return resp.json().catch(function () { return null; }).then(function (data) {
         if (!resp.ok) {
-          var err = new Error((data && data.message) || ("The server answered " + resp.status + "."));
+          var err = new Error((data && data.message) || T("The server answered %(status)s.", { status: resp.status }));
           err.status = resp.status; throw err;
         }
         return data;
       });
-    }, function () { throw new Error("The network is not reachable."); });
+    }, function () { throw new Error(T("The network is not reachable.")); });
   }
   function loadRecord(url) {
     if (!records[url]) {
@@ -303,23 +328,25 @@
     return null;
   }
   async function recordLeaves(ballots) {
-    if (!Array.isArray(ballots)) throw new Error("the vote's ballots are not a list");
+    if (!Array.isArray(ballots)) throw new Error(T("the vote's ballots are not a list"));
     return Promise.all(ballots.map(function (b, i) {
       var sig = b && b64urlDecode(b.signature);
       if (!b || typeof b.ballot !== "string" || !sig || typeof b.key !== "string" || !/^[\x20-\x7e]*$/.test(b.key)) {
-        return Promise.reject(new Error("ballot " + (i + 1) + " cannot be read"));
+        return Promise.reject(new Error(T("ballot %(number)s cannot be read", { number: N(i + 1) })));
       }
       return leafHash(ballotEntry(enc.encode(b.ballot), sig, b.key));
     }));
   }
   function meetingName(record) {
     var m = record && record.meeting;
-    return m && m.title ? m.title : "this meeting";
+    return m && m.title ? m.title : T("this meeting");
   }
-  function ballots(n) { return n === 1 ? "1 ballot" : n + " ballots"; }
+  /* "Agenda 4" or "Agenda 4, round 2". */
+  function agendaWords(number, round) {
+    return round > 1 ? T("Agenda %(number)s, round %(round)s", { number: number, round: N(round) }) : T("Agenda %(number)s", { number: number });
+  }
   function whereWords(def) {
-    var item = def.agenda_item || {};
-    return "Agenda " + item.number + (def.round > 1 ? ", round " + def.round : "");
+    return agendaWords((def.agenda_item || {}).number, def.round);
   }
 
   /* ------------------------------------------------------------------ the check */
@@ -331,18 +358,18 @@
     if (root.dataset.scopeRecord) return { url: root.dataset.scopeRecord, scoped: true };
     var m = /^v([1-9][0-9]{0,15})$/.exec(voteRef);
     if (!m) {
-      throw new Verdict("bad", "This receipt is not of a vote on this server.",
-        "Its vote is named “" + voteRef + "”; votes here are named v1, v2, …");
+      throw new Verdict("bad", T("This receipt is not of a vote on this server."),
+        T("Its vote is named “%(ref)s”; votes here are named v1, v2, …", { ref: voteRef }));
     }
     var where;
     try {
       where = await fetchJson(root.dataset.where.replace("{id}", m[1]));
     } catch (err) {
       if (err.status === 404) {
-        throw new Verdict("bad", "This server has no vote " + voteRef + ".",
-          "The receipt comes from another server, or its vote was changed.");
+        throw new Verdict("bad", T("This server has no vote %(ref)s.", { ref: voteRef }),
+          T("The receipt comes from another server, or its vote was changed."));
       }
-      throw new Verdict("bad", "The published record could not be found: " + err.message, "Try again in a moment.");
+      throw new Verdict("bad", T("The published record could not be found: %(reason)s", { reason: err.message }), T("Try again in a moment."));
     }
     return { url: where.record_url, scoped: false };
   }
@@ -353,47 +380,47 @@
 
   async function check(input) {
     if (!subtle) {
-      return new Verdict("bad", "This browser cannot compute hashes here.",
-        "Open this page over https (or on this computer) in a current browser.");
+      return new Verdict("bad", T("This browser cannot compute hashes here."),
+        T("Open this page over https (or on this computer) in a current browser."));
     }
     var checks = [];
     var ref = input.voteRef;
-    progress("Fetching the published record…");
+    progress(T("Fetching the published record…"));
     var at = await recordFor(ref);
     var record;
     try {
       record = await loadRecord(at.url);
     } catch (err) {
-      return new Verdict("bad", "The published record could not be loaded: " + err.message, "Try again in a moment.");
+      return new Verdict("bad", T("The published record could not be loaded: %(reason)s", { reason: err.message }), T("Try again in a moment."));
     }
     if (!record || record.type !== "wego-election-record" || record.v !== 1) {
-      return new Verdict("bad", "The published record is not an election record this page can read.");
+      return new Verdict("bad", T("The published record is not an election record this page can read."));
     }
     var meeting = meetingName(record);
     var source = { url: at.url, meeting: meeting };
-    progress("Checking in this browser…");
+    progress(T("Checking in this browser…"));
 
     var found = findVote(record, ref);
     if (!found) {
-      checks.push(new Check(false, "Vote " + ref + " is in the published record of " + meeting));
+      checks.push(new Check(false, T("Vote %(ref)s is in the published record of %(meeting)s", { ref: ref, meeting: meeting })));
       if (at.scoped) {
-        return done(new Verdict("bad", "This receipt belongs to another meeting's record.",
-          "The record of " + meeting + " holds no vote " + ref + ".", checks), source);
+        return done(new Verdict("bad", T("This receipt belongs to another meeting's record."),
+          T("The record of %(meeting)s holds no vote %(ref)s.", { ref: ref, meeting: meeting }), checks), source);
       }
-      return done(new Verdict("bad", "The published record of " + meeting + " holds no certified result of vote " + ref + " yet.",
-        "Results are published once the chair certifies them.", checks), source);
+      return done(new Verdict("bad", T("The published record of %(meeting)s holds no certified result of vote %(ref)s yet.", { ref: ref, meeting: meeting }),
+        T("Results are published once the chair certifies them."), checks), source);
     }
     var def = found.definition, entry = found.entry, cert = entry.certificate;
-    checks.push(new Check(true, "Vote " + ref + " is in the published record of " + meeting));
+    checks.push(new Check(true, T("Vote %(ref)s is in the published record of %(meeting)s", { ref: ref, meeting: meeting })));
     if (!cert || !cert.body) {
-      return done(new Verdict("bad", "Vote " + ref + " has no certified result yet.", "", checks), source);
+      return done(new Verdict("bad", T("Vote %(ref)s has no certified result yet.", { ref: ref }), "", checks), source);
     }
 
     var leaves;
     try {
       leaves = await recordLeaves(entry.ballots);
     } catch (err) {
-      return done(new Verdict("bad", "The published record of vote " + ref + " cannot be read: " + err.message + ".", "", checks), source);
+      return done(new Verdict("bad", T("The published record of vote %(ref)s cannot be read: %(reason)s.", { ref: ref, reason: err.message }), "", checks), source);
     }
     var total = leaves.length;
     var leafHex = input.leafHex;
@@ -410,31 +437,31 @@
       var cpSig = await verifySignature(orgSpki, CHECKPOINT_LABEL, checkpointBody(cp), cp.signature);
       if (cpSig === null) {
         sigUnchecked = true;
-        checks.push(new Check(null, "WeGO's signature on the receipt's checkpoint could not be checked in this browser"));
+        checks.push(new Check(null, T("WeGO's signature on the receipt's checkpoint could not be checked in this browser")));
       } else {
-        checks.push(new Check(cpSig, "The receipt's checkpoint (" + ballots(cp.size) + ") is signed by WeGO"));
-        if (!cpSig) receiptProblems.push("its checkpoint does not carry WeGO's signature");
+        checks.push(new Check(cpSig, P("The receipt's checkpoint (%(num)s ballot) is signed by WeGO", "The receipt's checkpoint (%(num)s ballots) is signed by WeGO", cp.size)));
+        if (!cpSig) receiptProblems.push(T("its checkpoint does not carry WeGO's signature"));
       }
       var ownLog = cp.origin.slice(-("/vote/" + input.vote).length) === "/vote/" + input.vote &&
                    cp.origin.length > ("/vote/" + input.vote).length;
       recordLog = cp.origin === def.origin;
-      checks.push(new Check(ownLog && recordLog, "The receipt's checkpoint is of vote " + ref + "'s log"));
-      if (!ownLog) receiptProblems.push("its checkpoint is of another vote's log");
+      checks.push(new Check(ownLog && recordLog, T("The receipt's checkpoint is of vote %(ref)s's log", { ref: ref })));
+      if (!ownLog) receiptProblems.push(T("its checkpoint is of another vote's log"));
       var included = await verifyInclusion(input.leaf, input.index, cp.size, input.proof, cp.rootBytes);
-      checks.push(new Check(included, "The receipt's proof leads from its ballot to that checkpoint"));
-      if (!included) receiptProblems.push("its proof no longer leads from its ballot to the checkpoint WeGO signed");
+      checks.push(new Check(included, T("The receipt's proof leads from its ballot to that checkpoint")));
+      if (!included) receiptProblems.push(T("its proof no longer leads from its ballot to the checkpoint WeGO signed"));
     }
 
     // -- the receipt against the record
     var index = input.kind === "receipt" ? input.index : position;
     var atIndex = index >= 0 && index < total && toHex(leaves[index]) === leafHex;
     if (input.kind === "receipt") {
-      checks.push(new Check(atIndex, "Ballot " + (index + 1) + " of the record is this receipt's ballot"));
+      checks.push(new Check(atIndex, T("Ballot %(number)s of the record is this receipt's ballot", { number: N(index + 1) })));
     } else {
-      checks.push(new Check(position >= 0, "This ballot is in the record" + (position >= 0 ? " as ballot " + (position + 1) : "")));
-      checks.push(new Check(null, "The QR code does not hold WeGO's signed checkpoint; open the receipt file to check it too"));
+      checks.push(new Check(position >= 0, position >= 0 ? T("This ballot is in the record as ballot %(number)s", { number: N(position + 1) })
+                                                          : T("This ballot is in the record")));
+      checks.push(new Check(null, T("The QR code does not hold WeGO's signed checkpoint; open the receipt file to check it too")));
     }
-    var notInRecord = "This receipt's ballot is not in the published record of vote " + ref;
     var misplaced = position >= 0 && position !== index;
 
     var consistent = true;
@@ -444,68 +471,71 @@
       var sameCheckpoint = !!sameSize && canonicalize(sameSize) === canonicalize(rc.json);
       consistent = rc.size <= total && sameCheckpoint &&
                    sameBytes(await treeHash(leaves, 0, rc.size), rc.rootBytes);
-      checks.push(new Check(consistent, "The receipt's checkpoint matches " + (rc.size === 1 ? "the first ballot" : "the first " + rc.size + " ballots") + " of the record"));
+      checks.push(new Check(consistent, rc.size === 1 ? T("The receipt's checkpoint matches the first ballot of the record")
+        : P("The receipt's checkpoint matches the first %(num)s ballot of the record", "The receipt's checkpoint matches the first %(num)s ballots of the record", rc.size)));
     }
 
     var final = cert.body.checkpoint || {};
     var certRoot = final.size === total && typeof final.root === "string" && HEX64.test(final.root) &&
                    sameBytes(await treeHash(leaves, 0, total), fromHex(final.root)) && final.origin === def.origin;
-    checks.push(new Check(certRoot, "The record's " + ballots(total) + (total === 1 ? " gives" : " give") + " the root the chair certified"));
+    checks.push(new Check(certRoot, P("The record's %(num)s ballot gives the root the chair certified", "The record's %(num)s ballots give the root the chair certified", total)));
 
     var certSigned = await certificateSigned(record, cert, orgSpki, ref);
     if (certSigned === null) {
       sigUnchecked = true;
-      checks.push(new Check(null, "The certificate's signatures could not be checked in this browser"));
+      checks.push(new Check(null, T("The certificate's signatures could not be checked in this browser")));
     } else {
-      checks.push(new Check(certSigned, "The certificate is signed by WeGO and by the chair"));
+      checks.push(new Check(certSigned, T("The certificate is signed by WeGO and by the chair")));
     }
 
     // -- the verdict, the most telling failure first
-    var headline = "Included as ballot " + ((input.kind === "receipt" ? index : position) + 1) + " of " + total +
-                   " in the certified result of " + whereWords(def);
+    var headline = T("Included as ballot %(number)s of %(total)s in the certified result of %(where)s",
+                     { number: N((input.kind === "receipt" ? index : position) + 1), total: N(total), where: whereWords(def) });
     var question = " (" + def.question + ").";
     if (receiptProblems.length) {
       var reasons = [];
-      if (misplaced) reasons.push("it names ballot " + (index + 1) + ", but its ballot is ballot " + (position + 1) + " of the record");
-      else if (position < 0) reasons.push("its ballot is not in the published record of vote " + ref);
-      return done(new Verdict("bad", "The receipt was changed:",
-        "A receipt as WeGO issued it always passes these checks. Use the file saved on the phone that voted.", checks,
+      if (misplaced) {
+        reasons.push(T("it names ballot %(named)s, but its ballot is ballot %(number)s of the record", { named: N(index + 1), number: N(position + 1) }));
+      } else if (position < 0) {
+        reasons.push(T("its ballot is not in the published record of vote %(ref)s", { ref: ref }));
+      }
+      return done(new Verdict("bad", T("The receipt was changed:"),
+        T("A receipt as WeGO issued it always passes these checks. Use the file saved on the phone that voted."), checks,
         " " + reasons.concat(receiptProblems).join("; ") + "."), source);
     }
     if (!recordLog) {
-      return done(new Verdict("bad", "This receipt is of another log than the record's vote " + ref + ".",
-        "Its checkpoint names the log “" + input.checkpoint.origin + "”; the record's vote is logged as “" + def.origin +
-        "”. The receipt may come from another server.", checks), source);
+      return done(new Verdict("bad", T("This receipt is of another log than the record's vote %(ref)s.", { ref: ref }),
+        T("Its checkpoint names the log “%(origin)s”; the record's vote is logged as “%(logged)s”. The receipt may come from another server.",
+          { origin: input.checkpoint.origin, logged: def.origin }), checks), source);
     }
     if (position < 0) {
-      return done(new Verdict("bad", notInRecord + ".", input.kind === "receipt"
-        ? "WeGO signed that this ballot was logged, yet the published record lacks it. Keep this receipt and show it to the Secretariat and the observers."
-        : "Check that the QR code is of a receipt of this vote.", checks), source);
+      return done(new Verdict("bad", T("This receipt's ballot is not in the published record of vote %(ref)s.", { ref: ref }), input.kind === "receipt"
+        ? T("WeGO signed that this ballot was logged, yet the published record lacks it. Keep this receipt and show it to the Secretariat and the observers.")
+        : T("Check that the QR code is of a receipt of this vote."), checks), source);
     }
     if (input.kind === "receipt" && !atIndex) {
-      return done(new Verdict("bad", "The published record does not match this receipt: it has this receipt's ballot as ballot " +
-        (position + 1) + ", not ballot " + (index + 1) + ".",
-        "Keep this receipt and show it to the Secretariat and the observers.", checks), source);
+      return done(new Verdict("bad", T("The published record does not match this receipt: it has this receipt's ballot as ballot %(number)s, not ballot %(named)s.",
+        { number: N(position + 1), named: N(index + 1) }),
+        T("Keep this receipt and show it to the Secretariat and the observers."), checks), source);
     }
     if (!consistent) {
-      return done(new Verdict("bad", "The published record of vote " + ref + " does not match the checkpoint WeGO signed for this receipt.",
-        "Ballots logged before this one were changed or removed after the receipt was given. Keep this receipt and show it to the observers.",
+      return done(new Verdict("bad", T("The published record of vote %(ref)s does not match the checkpoint WeGO signed for this receipt.", { ref: ref }),
+        T("Ballots logged before this one were changed or removed after the receipt was given. Keep this receipt and show it to the observers."),
         checks), source);
     }
     if (!certRoot) {
-      return done(new Verdict("bad", "The certified result of vote " + ref + " does not match the ballots in the published record.", "", checks), source);
+      return done(new Verdict("bad", T("The certified result of vote %(ref)s does not match the ballots in the published record.", { ref: ref }), "", checks), source);
     }
     if (certSigned === false) {
-      return done(new Verdict("bad", "The certificate of vote " + ref + " is not validly signed.", "", checks), source);
+      return done(new Verdict("bad", T("The certificate of vote %(ref)s is not validly signed.", { ref: ref }), "", checks), source);
     }
     if (sigUnchecked) {
       return done(new Verdict("warn", headline,
-        "This browser cannot check Ed25519 signatures, so WeGO's signatures were not checked. The checks marked ✓ passed. " +
-        "For a full check, open this page in a current Chrome, Safari or Firefox, or run the verifier below.", checks, question),
+        T("This browser cannot check Ed25519 signatures, so WeGO's signatures were not checked. The checks marked ✓ passed. For a full check, open this page in a current Chrome, Safari or Firefox, or run the verifier below."), checks, question),
         source);
     }
     return done(new Verdict("ok", headline, input.kind === "receipt"
-      ? "Receipt " + shortCode(input.leaf) + ". Every check below was done in this browser." : "Every check below was done in this browser.",
+      ? T("Receipt %(code)s. Every check below was done in this browser.", { code: shortCode(input.leaf) }) : T("Every check below was done in this browser."),
       checks, question), source);
   }
 
@@ -524,7 +554,7 @@
     if (!chairSpki || (await keyIdOf(chairSpki)) !== chair.key_id) return false;
     var message = enc.encode(canonicalize(body));
     var cpJson;
-    try { cpJson = readCheckpoint(body.checkpoint, "the certificate's checkpoint"); } catch (e) { return false; }
+    try { cpJson = readCheckpoint(body.checkpoint); } catch (e) { return false; }
     return both(both(await verifySignature(orgSpki, CERTIFICATE_LABEL, message, b64urlDecode(org.signature)),
                      await verifySignature(chairSpki, CERTIFICATE_LABEL, message, b64urlDecode(chair.signature))),
                 await verifySignature(orgSpki, CHECKPOINT_LABEL, checkpointBody(cpJson), cpJson.signature));
@@ -568,7 +598,7 @@
       mark.className = "rc-mark"; mark.setAttribute("aria-hidden", "true");
       mark.textContent = c.ok === true ? "✓" : c.ok === false ? "✗" : "–";
       said.className = "visually-hidden";   // what the mark says, for screen readers
-      said.textContent = c.ok === true ? "Passed: " : c.ok === false ? "Failed: " : "Not checked: ";
+      said.textContent = (c.ok === true ? T("Passed:") : c.ok === false ? T("Failed:") : T("Not checked:")) + " ";
       text.className = "rc-text";
       text.appendChild(said); text.appendChild(document.createTextNode(c.text));
       li.appendChild(mark); li.appendChild(text);
@@ -577,9 +607,9 @@
     checksEl.previousElementSibling.hidden = verdict.checks.length === 0;
     while (sourceEl.firstChild) sourceEl.removeChild(sourceEl.firstChild);
     if (verdict.source) {
-      sourceEl.appendChild(document.createTextNode("Checked against the published record of " + verdict.source.meeting + ". "));
+      sourceEl.appendChild(document.createTextNode(T("Checked against the published record of %(meeting)s.", { meeting: verdict.source.meeting }) + " "));
       var a = document.createElement("a");
-      a.href = verdict.source.url; a.textContent = "Download the record (JSON)";
+      a.href = verdict.source.url; a.textContent = T("Download the record (JSON)");
       sourceEl.appendChild(a);
     }
     verdictEl.focus();
@@ -595,7 +625,7 @@
     } catch (err) {
       if (!(err instanceof NotAReceipt)) throw err;
       result.hidden = true;
-      inputError.textContent = "This is not a receipt: " + err.message;
+      inputError.textContent = T("This is not a receipt: %(reason)s", { reason: err.message });
       inputError.hidden = false;
       return;
     }
@@ -603,7 +633,7 @@
     result.hidden = true;   // never show an earlier verdict beside a new receipt
     check(input).catch(function (err) {
       if (err instanceof Verdict) return err;
-      return new Verdict("bad", "The check could not be finished: " + (err && err.message ? err.message : err), "Try again in a moment.");
+      return new Verdict("bad", T("The check could not be finished: %(reason)s", { reason: err && err.message ? err.message : err }), T("Try again in a moment."));
     }).then(function (verdict) {
       show(verdict);
     }).then(function () { busy = false; checkButton.disabled = false; });
@@ -620,10 +650,10 @@
   function readFile(file) {
     if (!file) return;
     if (file.size > MAX_FILE) {
-      inputError.textContent = "This file is too large to be a receipt."; inputError.hidden = false; return;
+      inputError.textContent = T("This file is too large to be a receipt."); inputError.hidden = false; return;
     }
     file.text().then(function (text) { textarea.value = text; run(text); }, function () {
-      inputError.textContent = "The file could not be read."; inputError.hidden = false;
+      inputError.textContent = T("The file could not be read."); inputError.hidden = false;
     });
   }
   fileInput.addEventListener("change", function () { readFile(fileInput.files[0]); });
@@ -676,13 +706,13 @@
       var li = document.createElement("li"), text = document.createElement("div");
       li.className = "rc-stored-item"; text.className = "rc-stored-text";
       var code = document.createElement("p"); code.className = "rc-stored-code"; code.textContent = a.short_code || "";
-      var q = document.createElement("p"); q.className = "rc-stored-question"; q.textContent = v.question || ("Vote " + (v.ref || ""));
+      var q = document.createElement("p"); q.className = "rc-stored-question"; q.textContent = v.question || T("Vote %(ref)s", { ref: v.ref || "" });
       var where = document.createElement("p"); where.className = "muted";
-      where.textContent = [v.meeting, v.agenda_item ? "Agenda " + v.agenda_item + (v.round > 1 ? ", round " + v.round : "") : "",
-                           a.ballot_number ? "Ballot " + a.ballot_number : ""].filter(Boolean).join(" · ");
+      where.textContent = [v.meeting, v.agenda_item ? agendaWords(v.agenda_item, v.round) : "",
+                           a.ballot_number ? T("Ballot %(number)s", { number: N(a.ballot_number) }) : ""].filter(Boolean).join(" · ");
       var b = document.createElement("button");
-      b.type = "button"; b.className = "button"; b.textContent = "Check";
-      b.setAttribute("aria-label", "Check receipt " + (a.short_code || "") + ": " + (v.question || ""));
+      b.type = "button"; b.className = "button"; b.textContent = T("Check");
+      b.setAttribute("aria-label", T("Check receipt %(code)s: %(question)s", { code: a.short_code || "", question: v.question || "" }));
       b.addEventListener("click", function () {
         textarea.value = JSON.stringify(a.receipt, null, 1);
         run(textarea.value);
@@ -712,14 +742,14 @@
     result.hidden = true;
     camera.hidden = false;
     camera.scrollIntoView({ block: "start" });
-    cameraHelp.textContent = "Point the camera at the QR code of the receipt.";
+    cameraHelp.textContent = T("Point the camera at the QR code of the receipt.");
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
     } catch (err) {
       camera.hidden = true;
       inputError.textContent = err && err.name === "NotAllowedError"
-        ? "The camera was not allowed. Paste the receipt or open its file instead."
-        : "The camera could not be started. Paste the receipt or open its file instead.";
+        ? T("The camera was not allowed. Paste the receipt or open its file instead.")
+        : T("The camera could not be started. Paste the receipt or open its file instead.");
       inputError.hidden = false;
       return;
     }

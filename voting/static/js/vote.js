@@ -3,7 +3,7 @@
    lost answer is retried with the same bytes and gets the same receipt. */
 (function () {
   "use strict";
-  var K = window.WeGO.keys;
+  var K = window.WeGO.keys, T = window.WeGO.i18n.t, P = window.WeGO.i18n.p, N = window.WeGO.i18n.n;
   var RDB = "wego-receipts";
 
   function receiptsDb() {
@@ -44,6 +44,12 @@
     el.scrollIntoView({ block: "nearest" });  // the delegate may have scrolled down to the button
   }
   function nonce() { return K.b64url(crypto.getRandomValues(new Uint8Array(18))); }
+  /* Where a vote is: "Executive Committee, Seoul · Agenda 4 · Round 2". */
+  function whereLine(meeting, agendaItem, round) {
+    var parts = [meeting, T("Agenda %(number)s", { number: agendaItem })];
+    if (round > 1) parts.push(T("Round %(round)s", { round: N(round) }));
+    return parts.join(" · ");
+  }
 
   /* ---- the open-votes list on the badge page ---- */
   var list = document.getElementById("open-votes");
@@ -69,11 +75,11 @@
             var li = document.createElement("li"), a = document.createElement("a");
             li.className = "card vote-card";
             a.href = v.url; a.className = "button primary";
-            a.textContent = v.voted ? "See vote" : "Vote now";
+            a.textContent = v.voted ? T("See vote") : T("Vote now");
             var h = document.createElement("p"); h.className = "vote-question"; h.textContent = v.question;
             var m = document.createElement("p"); m.className = "muted";
-            m.textContent = v.meeting + " · Agenda " + v.agenda_item + (v.round > 1 ? " · Round " + v.round : "") +
-              (v.voted ? (v.voted_by_me ? " · you voted" : " · your city has voted") : "");
+            m.textContent = whereLine(v.meeting, v.agenda_item, v.round) +
+              (v.voted ? " · " + (v.voted_by_me ? T("you voted") : T("your city has voted")) : "");
             li.appendChild(h); li.appendChild(m); li.appendChild(a); list.appendChild(li);
           });
         })
@@ -89,12 +95,11 @@
   if (keyCheck) {
     K.load(keyCheck.dataset.holder).then(function (record) {
       if (!record || record.keyId !== keyCheck.dataset.key) {
-        keyCheck.textContent = "This browser no longer holds your signing key (it may have been cleared), so it cannot vote. " +
-          "Ask the Secretariat desk for a new code and scan it with this phone.";
+        keyCheck.textContent = T("This browser no longer holds your signing key (it may have been cleared), so it cannot vote. Ask the Secretariat desk for a new code and scan it with this phone.");
         keyCheck.hidden = false;
       }
     }).catch(function () {
-      keyCheck.textContent = "This browser cannot read its key store (private browsing?). Votes need a normal window.";
+      keyCheck.textContent = T("This browser cannot read its key store (private browsing?). Votes need a normal window.");
       keyCheck.hidden = false;
     });
   }
@@ -112,7 +117,7 @@
       (both[0] ? both[0].receipts : []).forEach(function (r) {
         byLeaf[r.receipt.leaf_hash] = r; when[r.receipt.leaf_hash] = Date.parse(r.received_at) || 0;
       });
-      if (!both[0]) show(document.getElementById("live-status"), "The server could not be reached: these are the receipts kept on this phone.", "info");
+      if (!both[0]) show(document.getElementById("live-status"), T("The server could not be reached: these are the receipts kept on this phone."), "info");
       // Newest first (IndexedDB returns them in leaf-hash order, which means nothing to a delegate).
       var items = Object.keys(byLeaf).sort(function (a, b) { return when[b] - when[a]; }).map(function (k) { return byLeaf[k]; });
       document.getElementById("receipts-empty").hidden = items.length > 0;
@@ -121,9 +126,11 @@
         var code = document.createElement("p"); code.className = "receipt-code"; code.textContent = r.short_code;
         var what = document.createElement("p"); what.className = "vote-question"; what.textContent = r.vote.question;
         var where = document.createElement("p"); where.className = "muted";
-        where.textContent = r.vote.meeting + " · Agenda " + r.vote.agenda_item + (r.vote.round > 1 ? " · Round " + r.vote.round : "") +
-          " · Ballot " + r.ballot_number + " in the vote's log";
-        var b = document.createElement("button"); b.type = "button"; b.className = "button"; b.textContent = "Download (JSON)";
+        where.textContent = whereLine(r.vote.meeting, r.vote.agenda_item, r.vote.round) + " · " +
+          T("Ballot %(number)s in the vote's log", { number: N(r.ballot_number) });
+        var b = document.createElement("button"); b.type = "button"; b.className = "button"; b.textContent = T("Download (JSON)");
+        code.id = "receipt-code-" + r.short_code;
+        b.setAttribute("aria-describedby", code.id);  // which receipt, for a screen reader
         b.addEventListener("click", function () { download("receipt-" + r.short_code + ".json", r.receipt); });
         li.appendChild(code); li.appendChild(what); li.appendChild(where); li.appendChild(b); rlist.appendChild(li);
       });
@@ -139,41 +146,50 @@
   var retry = document.getElementById("retry-button");
   var errorBox = document.getElementById("ballot-error");
   var kind = root.dataset.kind, seats = parseInt(root.dataset.seats || "0", 10);
-  var info = null, prepared = null, pendingKey = null;
+  var info = null, prepared = null, pendingKey = null, chosenDone = "", signing = false;
 
+  /* The choice, what the confirmation says ("words") and what the receipt says of it ("done"). */
   function readChoice() {
     if (kind === "excom-block") {
       var picked = Array.prototype.filter.call(form.querySelectorAll('input[name="candidate"]'), function (i) { return i.checked; });
-      if (picked.length > seats) throw new Error("Choose at most " + seats + " candidates; you chose " + picked.length + ".");
+      if (picked.length > seats) {
+        throw new Error(P("Choose at most %(num)s candidate; you chose %(chosen)s.", "Choose at most %(num)s candidates; you chose %(chosen)s.", seats, { chosen: N(picked.length) }));
+      }
+      var names = picked.map(function (i) { return i.dataset.label; }).join(", ");
       return {
         choice: picked.map(function (i) { return i.value; }),
-        words: picked.length ? "You vote for: " + picked.map(function (i) { return i.dataset.label; }).join(", ") + "." : "You abstain (no candidate chosen)."
+        words: picked.length ? T("You vote for: %(names)s.", { names: names }) : T("You abstain (no candidate chosen)."),
+        done: picked.length ? T("You voted for: %(names)s.", { names: names }) : T("You abstained (no candidate chosen).")
       };
     }
     if (kind === "excom-approval") {
-      var choice = {}, words = [];
+      var choice = {}, words = [], said = { yes: T("yes"), no: T("no"), abstain: T("abstain") };
       Array.prototype.forEach.call(form.querySelectorAll("fieldset.approval"), function (fs) {
         var sel = fs.querySelector("input:checked");
-        if (!sel) throw new Error("Answer yes, no or abstain for " + fs.dataset.label + ".");
-        choice[fs.dataset.candidate] = sel.value; words.push(fs.dataset.label + ": " + sel.value);
+        if (!sel) throw new Error(T("Answer yes, no or abstain for %(name)s.", { name: fs.dataset.label }));
+        choice[fs.dataset.candidate] = sel.value; words.push(fs.dataset.label + ": " + said[sel.value]);
       });
-      return { choice: choice, words: words.join("; ") + "." };
+      return { choice: choice, words: words.join("; ") + ".", done: words.join("; ") + "." };
     }
     var sel = form.querySelector('input[name="choice"]:checked');
-    if (!sel) throw new Error("Choose one answer first.");
-    if (sel.value === "abstain") return { choice: "abstain", words: "You abstain." };
-    if (sel.dataset.label) return { choice: sel.value, words: "You vote for " + sel.dataset.label + "." };  // an option
-    return { choice: sel.value, words: "You vote " + { yes: "YES (in favour)", no: "NO (against)" }[sel.value] + "." };
+    if (!sel) throw new Error(T("Choose one answer first."));
+    if (sel.value === "abstain") return { choice: "abstain", words: T("You abstain."), done: T("You abstained.") };
+    if (sel.dataset.label) {  // an option
+      return { choice: sel.value, words: T("You vote for %(name)s.", { name: sel.dataset.label }),
+               done: T("You voted for %(name)s.", { name: sel.dataset.label }) };
+    }
+    if (sel.value === "yes") return { choice: "yes", words: T("You vote YES (in favour)."), done: T("You voted YES (in favour).") };
+    return { choice: sel.value, words: T("You vote NO (against)."), done: T("You voted NO (against).") };
   }
 
   function loadInfo() {
     return fetch(root.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { if (!r.ok) throw new Error("Could not load the vote (" + r.status + "). Reload the page."); return r.json(); })
+      .then(function (r) { if (!r.ok) throw new Error(T("Could not load the vote (%(status)s). Reload the page.", { status: r.status })); return r.json(); })
       .then(function (d) { info = d; pendingKey = "wego-pending-" + d.vote; return d; });
   }
 
   function send(pending) {
-    show(status, "Sending your signed vote…");
+    show(status, T("Sending your signed vote…"));
     retry.hidden = true;
     return K.postJson(info.ballots_url, pending).then(function (answer) {
       localStorage.removeItem(pendingKey);
@@ -182,10 +198,12 @@
       if (err.status && err.status < 500 && err.status !== 429) {
         localStorage.removeItem(pendingKey);
         show(status, err.message + (err.hint ? " " + err.hint : ""), "error");
+        status.focus();  // the buttons are gone: the keyboard's place is the reason
       } else {
-        show(status, "Your vote is signed but not confirmed yet: " + err.message + " " + (err.hint || "") + " Press 'Send again'.", "error");
+        show(status, T("Your vote is signed but not confirmed yet: %(reason)s Press 'Send again'.", { reason: err.message + " " + (err.hint || "") }), "error");
         retry.hidden = false;
         retry.scrollIntoView({ block: "nearest" });
+        retry.focus();
       }
     });
   }
@@ -197,12 +215,12 @@
     document.getElementById("receipt").hidden = false;
     document.getElementById("receipt-code").textContent = answer.short_code;
     // What was chosen, when this page still shows it (not after a reload that re-sent a pending ballot).
-    var chosen = document.getElementById("confirm-words");
-    chosen = chosen ? chosen.textContent.replace(/^You vote /, "You voted ").replace(/^You abstain\./, "You abstained.") : "";
-    document.getElementById("receipt-words").textContent = (chosen ? chosen + " " : "") + "Ballot " + answer.ballot_number +
-      " in the log of this vote" + (answer.replay ? " (confirmed again)." : ".");
+    var where = answer.replay ? T("Ballot %(number)s in the log of this vote (confirmed again).", { number: N(answer.ballot_number) })
+                              : T("Ballot %(number)s in the log of this vote.", { number: N(answer.ballot_number) });
+    document.getElementById("receipt-words").textContent = (chosenDone ? chosenDone + " " : "") + where;
     document.getElementById("receipt-qr").src = answer.qr;
     document.getElementById("receipt-download").onclick = function () { download("receipt-" + answer.short_code + ".json", answer.receipt); };
+    document.getElementById("receipt-title").focus();  // a screen reader reads the new step; Tab goes on from there
   }
 
   retry.addEventListener("click", function () {
@@ -227,23 +245,30 @@
       var ballot = { v: 1, vote: info.vote, round: info.round, vote_sha256: info.vote_sha256, member: info.member,
                      delegate: info.delegate, key: info.key, choice: picked.choice, nonce: nonce() };
       prepared = K.canonicalize(ballot);
+      chosenDone = picked.done;
       document.getElementById("confirm-words").textContent = picked.words;
       document.getElementById("confirm-json").textContent = prepared;
       form.hidden = true; confirmBox.hidden = false;
-      document.getElementById("sign-button").focus();
+      document.getElementById("confirm-title").focus();  // the next step is read out; Tab reaches the buttons
     } catch (err) {
       show(errorBox, err.message, "error");
     }
   });
   document.getElementById("back-button").addEventListener("click", function () {
-    confirmBox.hidden = true; form.hidden = false; prepared = null;
+    confirmBox.hidden = true; form.hidden = false; prepared = null; chosenDone = "";
+    var back = form.querySelector("input:checked") || form.querySelector("input");
+    if (back) back.focus();
   });
+  // While signing, the button stays focusable (a disabled one would drop the focus) and a second
+  // press does nothing.
   document.getElementById("sign-button").addEventListener("click", function () {
     var button = this;
-    button.disabled = true;
+    if (signing) return;
+    signing = true;
+    button.setAttribute("aria-disabled", "true");
     K.load(info.delegate).then(function (record) {
-      if (!record) throw new Error("This phone does not hold your signing key. Ask the Secretariat desk for a new code to set it up again.");
-      if (record.keyId !== info.key) throw new Error("This phone holds an older key of yours that was switched off. Ask the Secretariat desk for a new code.");
+      if (!record) throw new Error(T("This phone does not hold your signing key. Ask the Secretariat desk for a new code to set it up again."));
+      if (record.keyId !== info.key) throw new Error(T("This phone holds an older key of yours that was switched off. Ask the Secretariat desk for a new code."));
       return K.sign(record, "wego-ballot/v1\n", K.encode(prepared));
     }).then(function (signature) {
       var pending = { ballot: prepared, signature: signature };
@@ -253,6 +278,6 @@
       return send(pending);
     }).catch(function (err) {
       show(status, err.message, "error");
-    }).then(function () { button.disabled = false; });
+    }).then(function () { signing = false; button.removeAttribute("aria-disabled"); });
   });
 })();
