@@ -37,8 +37,18 @@ lint: $(VENV)/.installed
 test: $(VENV)/.installed lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
+# Quick versions of every benchmark; `make bench-full` runs the long load and crash runs (~25 min).
 bench: $(VENV)/.installed
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python bench/tally.py
+	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/cast.py
+	$(BIN)/python bench/load.py --quick
+	$(BIN)/python bench/crash.py --quick
+
+bench-full: $(VENV)/.installed
+	$(BIN)/python bench/load.py --database both
+	$(BIN)/python bench/crash.py
+	$(BIN)/python bench/crash.py --database postgres
 
 # The delegate pages' languages (docs/translations.md): extract the marked messages, merge them into
 # each language's .po (new ones come empty, changed ones fuzzy: translate those), compile the .mo files.

@@ -706,7 +706,7 @@ def sheet_pdf(resolution: Resolution, member_id: int | None = None) -> bytes:
             url = issued.url
             cards.append(badges.Badge(
                 city=member.name, country=member.country, name=delegate.display_name, role=badges.VOTING_ROLE,
-                is_voting=True, meeting=f"Written consent: {resolution.title} · answer by {deadline}", url=url,
+                is_voting=True, meeting=f"Answer by {deadline}. Written consent: {resolution.title}", url=url,
                 typed=issued.typed, entry=badges.typed_entry(url), expires=""))
     if not cards:
         raise Invalid("No voting representative is on the roster for this choice; nothing was printed.")
