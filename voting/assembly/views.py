@@ -93,8 +93,9 @@ def me() -> Any:
     rows = db.session.scalars(select(Attendance).where(Attendance.delegate_id == delegate.id)).all()
     present = {r.meeting_id: r for r in rows if r.is_present}
     # The meetings checked in at, then those still to come (a past meeting only while checked in).
+    # Written-consent resolutions live under pseudo-meetings ("consent-<n>"): no hall to check in at.
     meetings = [m for m in db.session.scalars(select(Meeting).order_by(Meeting.starts_at.desc())).all()
-                if m.id in present or m.ends_at >= utcnow()]
+                if (m.id in present or m.ends_at >= utcnow()) and not m.key.startswith("consent-")]
     return render_template("assembly/me.html", delegate=delegate, key=key, meetings=meetings, present=present,
                            holder=identity.delegate_ref(delegate)[0],
                            session_until=datetime.fromtimestamp(current_user.until, UTC))

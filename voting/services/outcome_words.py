@@ -87,6 +87,13 @@ def memorandum_sentence(body: dict[str, Any], definition: dict[str, Any], title:
     article = (o.get("explanation") or [{}])[-1].get("article", "")
     labels = labels_of(definition)
     method = " (counted by a show of hands)" if body.get("method") == "show-of-hands" else ""
+    if decision == "adopted" and "consent" in counts:
+        when = o.get("adopted_at") or ""
+        return (f"{who} adopted {title} by written consent, {counts.get('consent', 0)} of {present} members "
+                f"consenting{', at ' + when if when else ''} ({article}).")
+    if decision == "not_adopted" and "consent" in counts:
+        return (f"{who} did not adopt {title} by written consent: {counts.get('consent', 0)} of {present} members "
+                f"consented by the deadline ({article}).")
     if decision == "adopted":
         return (f"{who} approved {title}, {counts.get('yes', 0)} of {present} members present concurring"
                 f"{method} ({article}).")
