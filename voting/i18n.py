@@ -39,9 +39,12 @@ LANGUAGES: dict[str, str] = {"en": "English", "ko": "한국어", "ru": "Русс
 COOKIE = "wego_lang"
 COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest a browser keeps a cookie; a delegate chooses once
 # The delegate pages: the blueprints of enrolment, check-in, voting and receipts, the language
-# route, the home page, and pages of no endpoint (404, 405), which the error page answers.
+# route, the home page, and pages of no endpoint (404, 405), which the error page answers; and the
+# delegate side of written consent (the typed code, the personal link, its sign-in and set-up calls,
+# the answer page), whose blueprint also holds the Secretariat's pages, which stay in English.
 TRANSLATED_BLUEPRINTS = frozenset({"assembly", "casting", "receiptcheck", "i18n"})
-TRANSLATED_ENDPOINTS = frozenset({"auth.home"})
+TRANSLATED_ENDPOINTS = frozenset({"auth.home", "consent.typed", "consent.link_page", "consent.api_signin",
+                                  "consent.api_enrol", "consent.answer"})
 JS_DIR = Path(__file__).resolve().parent / "static" / "js"
 # What the scripts mark for translation: T("message", {...}) and P("singular", "plural", n, {...}),
 # each message one double-quoted literal (pybabel extracts the same calls: babel.cfg).

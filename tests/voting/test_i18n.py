@@ -30,7 +30,7 @@ from voting.services import meetings as meeting_service
 REPO = Path(__file__).resolve().parents[2]
 TRANSLATIONS = REPO / "voting" / "translations"
 FOREIGN = ["ko", "ru", "es", "fr"]
-SCRIPTS = ["keystore", "enrol", "vote", "receipt-check"]
+SCRIPTS = ["keystore", "enrol", "vote", "receipt-check", "consent"]
 # One sentence of the enrolment code page, in each language (the catalogs' words).
 TYPED_HEADING = {
     "en": "Type the code from your badge", "ko": "명찰에 적힌 코드를 입력하십시오", "ru": "Введите код с вашего бейджа",

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ballots.rules import available_rule_sets
@@ -296,7 +297,7 @@ def link_page(link: str) -> Any:
 def _json_body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise Invalid("The request must be a JSON object.", hint="Reload the page and try again.")
+        raise Invalid(_("The request must be a JSON object."), hint=_("Reload the page and try again."))
     return body
 
 
@@ -321,7 +322,7 @@ def api_signin() -> Any:
     seen = session.pop(SIGNIN_CHALLENGE, None)
     challenge = seen.get("challenge", "") if isinstance(seen, dict) and seen.get("link") == row.id else ""
     if not challenge:
-        raise Invalid("This page has expired.", hint="Open your link again.")
+        raise Invalid(_("This page has expired."), hint=_("Open your link again."))
     key = consent.sign_in(token, str(body.get("key", "")), str(body.get("signature", "")), challenge)
     return _signed_in(token, key)
 
@@ -344,7 +345,7 @@ def answer(resolution_id: int) -> Any:
     """The full text, the attachments and three answers; the phone signs the chosen one."""
     resolution = _settled(resolution_id)
     if resolution.vote is None:
-        raise NotFound("This resolution has not been sent yet.", hint="Open the link the Secretariat sent you.")
+        raise NotFound(_("This resolution has not been sent yet."), hint=_("Open the link the Secretariat sent you."))
     vote = resolution.vote
     definition = definition_of(vote)
     delegate = current_user.delegate

@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ballots.canonical import Ballot as SignedBallot
@@ -42,7 +43,7 @@ from ballots.rules import RuleSet, RuleSetError, Threshold, available_rule_sets,
 from ballots.signatures import InvalidKey, PublicKey, b64url_decode, b64url_encode
 from ballots.tally import ABSTAIN, CONSENT, OBJECT, CaseError, Decision, Outcome
 
-from ..errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from ..errors import N_, Conflict, DomainError, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..keys import org_key
 from ..models import (
@@ -115,11 +116,18 @@ def offset_words(resolution: Resolution) -> str:
 
 
 def forwarded_message(delegate: Delegate) -> str:
-    return (f"This link is for {delegate.display_name}'s phone; answer from the phone that holds your key, "
-            "or ask the Secretariat for a new link.")
+    return _("This link is for %(name)s's phone; answer from the phone that holds your key, "
+             "or ask the Secretariat for a new link.", name=delegate.display_name)
 
 
 # ---------------------------------------------------------------- rules and thresholds
+
+
+# A threshold as the statute says it (ballots.rules.Threshold.words), to be translated.
+THRESHOLD_PHRASES = {words: words for words in (
+    N_("one half or more"), N_("more than one half"), N_("two thirds or more"), N_("more than two thirds"),
+    N_("three fourths or more"), N_("more than three fourths"), N_("one third or more"), N_("more than one third"),
+)}
 
 
 def threshold_of(rule_set: RuleSet, rule: ConsentRule | str) -> Threshold:
@@ -134,14 +142,21 @@ def threshold_of(rule_set: RuleSet, rule: ConsentRule | str) -> Threshold:
 
 def threshold_words(resolution: Resolution, total: int | None = None) -> str:
     """'Two thirds or more of all 14 members must consent: at least 10 (Art. 16.3).'"""
+    from ..templating import fmt_number
+
     t = threshold_of(load_rule_set(resolution.rule_set), resolution.rule)
     if t.words == "all":
-        text = f"Every one of the {total} members must consent" if total else "Every member must consent"
-    else:
-        text = f"{t.words[0].upper()}{t.words[1:]} of all {total or ''} members must consent".replace("  ", " ")
         if total:
-            text += f": at least {t.required(total)}"
-    return f"{text} ({t.article})."
+            return _("Every one of the %(total)s members must consent (%(article)s).", total=fmt_number(total),
+                     article=t.article)
+        return _("Every member must consent (%(article)s).", article=t.article)
+    phrase = _(THRESHOLD_PHRASES[t.words]) if t.words in THRESHOLD_PHRASES else t.words
+    if total:
+        text = _("%(threshold)s of all %(total)s members must consent: at least %(required)s (%(article)s).",
+                 threshold=phrase, total=fmt_number(total), required=fmt_number(t.required(total)), article=t.article)
+    else:
+        text = _("%(threshold)s of all members must consent (%(article)s).", threshold=phrase, article=t.article)
+    return text[:1].upper() + text[1:]
 
 
 def _check_rule(rule_set_id: str, rule: ConsentRule) -> None:
@@ -525,15 +540,15 @@ class LinkRefused(DomainError):
 def find_link(raw: str) -> ConsentLink:
     token = identity.normalize_token(raw)
     if not identity.TOKEN_RE.match(token):
-        raise LinkRefused("malformed", "This link is not complete or the code has a typing error.",
-                          "Open the link from the e-mail again, or type the code exactly as printed.", 400)
+        raise LinkRefused("malformed", _("This link is not complete or the code has a typing error."),
+                          _("Open the link from the e-mail again, or type the code exactly as printed."), 400)
     link = db.session.scalars(select(ConsentLink).where(ConsentLink.token_hash == link_hash(token))).first()
     if link is None:
-        raise LinkRefused("unknown", "This is not a link we sent for a resolution.",
-                          "Check that you opened your own link. The Secretariat can send you a new one.", 404)
+        raise LinkRefused("unknown", _("This is not a link we sent for a resolution."),
+                          _("Check that you opened your own link. The Secretariat can send you a new one."), 404)
     if not link.delegate.is_active:
-        raise LinkRefused("inactive", f"{link.delegate.display_name} is no longer on the roster.",
-                          "Ask the Secretariat.", 403)
+        raise LinkRefused("inactive", _("%(name)s is no longer on the roster.", name=link.delegate.display_name),
+                          _("Ask the Secretariat."), 403)
     return link
 
 
@@ -564,11 +579,11 @@ def link_state(link: ConsentLink) -> LinkState:
     elif record.used_at is not None:
         problem = forwarded_message(link.delegate)
     elif record.revoked_at is not None:
-        problem = ("A newer link replaced this one for setting up a phone. Use the newest e-mail or printed "
-                   "sheet from the Secretariat, or ask the Secretariat for a new link.")
+        problem = _("A newer link replaced this one for setting up a phone. Use the newest e-mail or printed "
+                    "sheet from the Secretariat, or ask the Secretariat for a new link.")
     elif record.expires_at <= utcnow():
-        problem = (f"This link could set up a phone until {when(record.expires_at, link.resolution)}. "
-                   "Ask the Secretariat for a new link.")
+        problem = _("This link could set up a phone until %(when)s. Ask the Secretariat for a new link.",
+                    when=when(record.expires_at, link.resolution))
     return LinkState(link, key, problem is None, problem)
 
 
@@ -731,29 +746,36 @@ def check_answer(vote: Vote, definition: Mapping[str, Any], ballot: SignedBallot
     resolution = of_vote(vote)
     member = delegate.member
     if ballot.member not in {m["id"] for m in definition["roll"]["members"]}:
-        _refuse("not_excom_member", f"{member.name} is not a member of the Executive Committee on this resolution's "
-                "roll, so it cannot answer. Resolutions by written consent are answered by the EXCOM members "
-                "seated when the resolution was sent (Art. 16.3).", 403)
+        _refuse("not_excom_member", _("%(member)s is not a member of the Executive Committee on this resolution's "
+                                      "roll, so it cannot answer. Resolutions by written consent are answered by the "
+                                      "EXCOM members seated when the resolution was sent (Art. 16.3).",
+                                      member=member.name), 403)
     if not delegate.is_voting:
-        _refuse("not_representative", f"You attend for {member.name} without a vote; its voting representatives "
-                "answer for it.", 403)
+        _refuse("not_representative", _("You attend for %(member)s without a vote; its voting representatives "
+                                        "answer for it.", member=member.name), 403)
     if earlier is not None:
         who = db.session.get(Delegate, earlier.delegate_id)
-        by = "by you" if who is not None and who.id == delegate.id else \
-            f"by its other representative, {who.display_name if who else 'another representative'}"
-        _refuse("already_answered", f"{member.name} already answered this resolution, on "
-                f"{when(earlier.received_at, resolution)} {by}. Each member answers once; a signed answer is final.",
-                409, hint="One answer per member, whichever representative gives it.")
+        at = when(earlier.received_at, resolution)
+        if who is not None and who.id == delegate.id:
+            message = _("%(member)s already answered this resolution, on %(when)s by you. Each member answers once; "
+                        "a signed answer is final.", member=member.name, when=at)
+        else:
+            message = _("%(member)s already answered this resolution, on %(when)s by its other representative, "
+                        "%(name)s. Each member answers once; a signed answer is final.", member=member.name, when=at,
+                        name=who.display_name if who else _("another representative"))
+        _refuse("already_answered", message, 409, hint=_("One answer per member, whichever representative gives it."))
     late = db.session.scalars(select(LateAnswer).where(LateAnswer.vote_id == vote.id,
                                                        LateAnswer.member_ref == ballot.member)).first()
     if late is not None:
         if late.bytes_sha256 == digest:
             _refuse("late", _late_message(resolution, late.reason, late.received_at), 409, late=True)
-        _refuse("already_answered", f"{member.name} already answered this resolution, on "
-                f"{when(late.received_at, resolution)}, too late to count. Each member answers once.", 409)
+        _refuse("already_answered", _("%(member)s already answered this resolution, on %(when)s, too late to count. "
+                                      "Each member answers once.", member=member.name,
+                                      when=when(late.received_at, resolution)), 409)
     choice = ballot.to_json()["choice"]
     if choice not in ANSWERS:
-        _refuse("choice", f"'{choice}' is not an answer to a resolution; answer consent, object or abstain.", 422)
+        _refuse("choice", _("'%(choice)s' is not an answer to a resolution; answer consent, object or abstain.",
+                            choice=choice), 422)
     now = utcnow()
     if resolution.is_open and now > resolution.deadline_at:
         close_if_due(resolution, now)
@@ -765,10 +787,12 @@ def check_answer(vote: Vote, definition: Mapping[str, Any], ballot: SignedBallot
 
 def _late_message(resolution: Resolution, reason: str, at: datetime) -> str:
     if reason == "adopted":
-        return (f"This resolution was adopted on {when(resolution.adopted_at, resolution)}, before your answer "
-                f"arrived ({when(at, resolution)}). Your answer is recorded as late and is not counted.")
-    return (f"The deadline for answers passed on {when(resolution.deadline_at, resolution)}, before your answer "
-            f"arrived ({when(at, resolution)}). Your answer is recorded as late and is not counted.")
+        return _("This resolution was adopted on %(when)s, before your answer arrived (%(arrived)s). Your answer is "
+                 "recorded as late and is not counted.", when=when(resolution.adopted_at, resolution),
+                 arrived=when(at, resolution))
+    return _("The deadline for answers passed on %(when)s, before your answer arrived (%(arrived)s). Your answer is "
+             "recorded as late and is not counted.", when=when(resolution.deadline_at, resolution),
+             arrived=when(at, resolution))
 
 
 def _record_late(vote: Vote, resolution: Resolution, ballot: SignedBallot, data: bytes, digest: str,
@@ -795,7 +819,7 @@ def _record_late(vote: Vote, resolution: Resolution, ballot: SignedBallot, data:
                   "received_at": _rfc3339(now)})
     message = _late_message(resolution, reason, now)
     db.session.commit()
-    _refuse("late", message, 409, hint="Late answers are published with the result, but never counted.", late=True)
+    _refuse("late", message, 409, hint=_("Late answers are published with the result, but never counted."), late=True)
 
 
 def after_answer(vote: Vote, row: Ballot) -> None:

@@ -5,7 +5,7 @@
    device key, sent, and the receipt kept (as vote.js does for a ballot). The server never signs. */
 (function () {
   "use strict";
-  var K = window.WeGO.keys;
+  var K = window.WeGO.keys, T = window.WeGO.i18n.t, N = window.WeGO.i18n.n;
 
   function show(el, text, kind) {
     el.textContent = text; el.className = "flash flash-" + (kind || "info"); el.hidden = false;
@@ -21,7 +21,7 @@
     var refuse = function () { status.hidden = true; enrolBox.hidden = true; refused.hidden = false; };
 
     var signIn = function (record) {
-      show(status, "Signing in with the key on this phone…");
+      show(status, T("Signing in with the key on this phone…"));
       var message = K.encode(K.canonicalize({ v: 1, delegate: d.holder, key: record.keyId, challenge: d.challenge }));
       return K.sign(record, "wego-signin/v1\n", message).then(function (signature) {
         return K.postJson(d.signin, { link: d.link, key: record.keyId, signature: signature });
@@ -31,13 +31,13 @@
     var enrol = function () {
       var button = document.getElementById("link-enrol-button"), made;
       button.disabled = true;
-      show(status, "Creating a signing key on this phone…");
+      show(status, T("Creating a signing key on this phone…"));
       K.generate().then(function (m) {
         made = m;
         var message = K.encode(K.canonicalize({ v: 1, delegate: d.holder, key: m.keyId, challenge: d.enrolChallenge }));
         return K.sign(m, "wego-enrol/v1\n", message);
       }).then(function (signature) {
-        show(status, "Registering the key…");
+        show(status, T("Registering the key…"));
         return K.postJson(d.enrol, { link: d.link, public_key: made.spki, signature: signature, device: K.deviceLabel() });
       }).then(function (answer) {
         return K.save({
@@ -46,7 +46,7 @@
           label: answer.delegate + " · " + answer.member
         }).then(function () { return answer; });
       }).then(function (answer) {
-        show(status, "Done. This phone now holds your signing key.", "success");
+        show(status, T("Done. This phone now holds your signing key."), "success");
         window.location.assign(answer.next);
       }).catch(function (err) {
         show(status, err.message + (err.hint ? " " + err.hint : ""), "error");
@@ -63,7 +63,7 @@
     }).catch(function (err) {
       if (err && err.status) { show(status, err.message + (err.hint ? " " + err.hint : ""), "error"); return; }
       if (d.canEnrol) { status.hidden = true; enrolBox.hidden = false; return; }
-      show(status, (err && err.message) || "This browser cannot read its key store (private browsing?).", "error");
+      show(status, (err && err.message) || T("This browser cannot read its key store (private browsing?)."), "error");
     });
   }
 
@@ -75,9 +75,9 @@
   var status2 = document.getElementById("send-status");
   var retry = document.getElementById("retry-button");
   var info = null, prepared = null, pendingKey = null;
-  var WORDS = { consent: "You CONSENT to the resolution.", object: "You OBJECT to the resolution.",
-                abstain: "You ABSTAIN (an answer, not a consent)." };
-  var DONE = { consent: "You consented.", object: "You objected.", abstain: "You abstained." };
+  var WORDS = { consent: T("You CONSENT to the resolution."), object: T("You OBJECT to the resolution."),
+                abstain: T("You ABSTAIN (an answer, not a consent).") };
+  var DONE = { consent: T("You consented."), object: T("You objected."), abstain: T("You abstained.") };
 
   function receiptsDb() {
     return new Promise(function (resolve, reject) {
@@ -111,14 +111,15 @@
     document.getElementById("receipt").hidden = false;
     document.getElementById("receipt-code").textContent = answer.short_code;
     document.getElementById("receipt-words").textContent = (DONE[choice] ? DONE[choice] + " " : "") +
-      "Answer " + answer.ballot_number + " in the log of this resolution" + (answer.replay ? " (confirmed again)." : ".");
+      (answer.replay ? T("Answer %(number)s in the log of this resolution (confirmed again).", { number: N(answer.ballot_number) })
+                     : T("Answer %(number)s in the log of this resolution.", { number: N(answer.ballot_number) }));
     document.getElementById("receipt-qr").src = answer.qr;
     document.getElementById("receipt-download").onclick = function () { download("receipt-" + answer.short_code + ".json", answer.receipt); };
     document.getElementById("receipt").scrollIntoView({ block: "start" });
   }
 
   function send(pending) {
-    show(status2, "Sending your signed answer…");
+    show(status2, T("Sending your signed answer…"));
     retry.hidden = true;
     return K.postJson(info.ballots_url, { ballot: pending.ballot, signature: pending.signature }).then(function (answer) {
       localStorage.removeItem(pendingKey);
@@ -128,7 +129,7 @@
         localStorage.removeItem(pendingKey);  // refused for good (late, already answered…): say why
         show(status2, err.message + (err.hint ? " " + err.hint : ""), "error");
       } else {
-        show(status2, "Your answer is signed but not confirmed yet: " + err.message + " " + (err.hint || "") + " Press 'Send again'.", "error");
+        show(status2, T("Your answer is signed but not confirmed yet: %(reason)s Press 'Send again'.", { reason: err.message + (err.hint ? " " + err.hint : "") }), "error");
         retry.hidden = false;
       }
     });
@@ -140,7 +141,7 @@
   });
 
   fetch(root.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
-    .then(function (r) { if (!r.ok) throw new Error("Could not load the resolution (" + r.status + "). Reload the page."); return r.json(); })
+    .then(function (r) { if (!r.ok) throw new Error(T("Could not load the resolution (%(status)s). Reload the page.", { status: r.status })); return r.json(); })
     .then(function (data) {
       info = data; pendingKey = "wego-pending-" + data.vote;
       var pending = JSON.parse(localStorage.getItem(pendingKey) || "null");
@@ -156,8 +157,8 @@
     ev.preventDefault();
     errorBox.hidden = true;
     var sel = form.querySelector('input[name="choice"]:checked');
-    if (!sel) { show(errorBox, "Choose consent, object or abstain first.", "error"); return; }
-    if (!info) { show(errorBox, "The resolution is still loading; try again in a moment.", "error"); return; }
+    if (!sel) { show(errorBox, T("Choose consent, object or abstain first."), "error"); return; }
+    if (!info) { show(errorBox, T("The resolution is still loading; try again in a moment."), "error"); return; }
     prepared = K.canonicalize({ v: 1, vote: info.vote, round: info.round, vote_sha256: info.vote_sha256, member: info.member,
                                 delegate: info.delegate, key: info.key, choice: sel.value,
                                 nonce: K.b64url(crypto.getRandomValues(new Uint8Array(18))) });
@@ -174,8 +175,8 @@
     var button = this, choice = confirmBox.dataset.choice;
     button.disabled = true;
     K.load(info.delegate).then(function (record) {
-      if (!record) throw new Error("This phone does not hold your signing key. Open your personal link again, or ask the Secretariat for a new link.");
-      if (record.keyId !== info.key) throw new Error("This phone holds an older key of yours that was switched off. Ask the Secretariat for a new link.");
+      if (!record) throw new Error(T("This phone does not hold your signing key. Open your personal link again, or ask the Secretariat for a new link."));
+      if (record.keyId !== info.key) throw new Error(T("This phone holds an older key of yours that was switched off. Ask the Secretariat for a new link."));
       return K.sign(record, "wego-ballot/v1\n", K.encode(prepared));
     }).then(function (signature) {
       var pending = { ballot: prepared, signature: signature, choice: choice };
