@@ -141,7 +141,9 @@ def test_receipts_are_checked_in_the_browser(meetings: dict[str, Any], live_serv
     page.set_input_files("#rc-file", files=[{"name": f"receipt-{a['answers'][3]['short_code']}.json",
                                              "mimeType": "application/json",
                                              "buffer": json.dumps(a["answers"][3]["receipt"], indent=2).encode()}])
-    page.wait_for_function("() => !document.getElementById('rc-result').hidden", timeout=WAIT_MS)
+    # The previous verdict is still on screen: wait for this file's verdict to replace it.
+    page.wait_for_function("() => /ballot 4 of 5/.test(document.getElementById('rc-verdict').textContent)",
+                           timeout=WAIT_MS)
     assert page.inner_text("#rc-verdict").startswith("Included as ballot 4 of 5 ")
 
     # The phone's stored answer (the receipt inside it) is read as well.
