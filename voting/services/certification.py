@@ -3,7 +3,6 @@ General's casting vote, and show-of-hands counts confirmed by a second staff acc
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from sqlalchemy import select
@@ -269,6 +268,3 @@ def complete(vote: Vote, chair: StaffAccount, signature_b64: str, sha256: str) -
 def chair_key(chair: StaffAccount) -> DeviceKey | None:
     return active_key(staff=chair)
 
-
-def fingerprint(doc: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_bytes(doc["body"])).hexdigest()

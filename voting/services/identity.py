@@ -258,7 +258,3 @@ def get_key(key_id: str) -> DeviceKey:
         raise NotFound("No such device key.")
     return key
 
-
-def token_challenge(token: str) -> str:
-    """The challenge the phone signs at enrolment: the code's hash, so a proof fits one code only."""
-    return token_hash(normalize_token(token))
