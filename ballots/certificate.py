@@ -36,7 +36,7 @@ from ballots.tally import Outcome
 
 __all__ = [
     "CERTIFICATE_TYPE", "CERTIFICATE_VERSION", "METHODS", "SHOW_OF_HANDS", "SIGNED_BALLOTS", "STAFF_MEMBER",
-    "CertificateError", "add_chair_signature", "build_body", "certificate_hash", "chair_message",
+    "SEALED_BALLOTS", "SEALED_KEYS", "CertificateError", "add_chair_signature", "build_body", "certificate_hash", "chair_message",
     "sign_by_organization", "verify_certificate",
 ]
 
@@ -44,7 +44,10 @@ CERTIFICATE_VERSION = 1
 CERTIFICATE_TYPE = "wego-certificate"
 SIGNED_BALLOTS = "signed-ballots"
 SHOW_OF_HANDS = "show-of-hands"
-METHODS = (SIGNED_BALLOTS, SHOW_OF_HANDS)
+# A secret ballot: signed envelopes in the ballot log, choices sealed to the tellers' key and
+# opened after the close (ballots.sealed); the body's "sealed" says what the tellers found.
+SEALED_BALLOTS = "sealed-ballots"
+METHODS = (SIGNED_BALLOTS, SHOW_OF_HANDS, SEALED_BALLOTS)
 # Staff device keys (the chair's, the Secretary General's) are enrolled for the member "staff".
 STAFF_MEMBER = "staff"
 
@@ -52,7 +55,8 @@ BODY_KEYS = frozenset({
     "v", "type", "vote", "vote_sha256", "meeting", "agenda_item", "round", "rule_set", "registry", "roll",
     "counts", "outcome", "checkpoint", "method", "opened_at", "closed_at", "certified_at", "chair",
 })
-OPTIONAL_BODY_KEYS = frozenset({"show_of_hands", "casting_vote"})
+OPTIONAL_BODY_KEYS = frozenset({"show_of_hands", "casting_vote", "sealed"})
+SEALED_KEYS = frozenset({"teller_key_id", "envelopes", "sealed", "invalid", "checkpoint", "choices_sha256"})
 CASTING_VOTE_KEYS = frozenset({"ballot", "signature", "key", "registry_seq"})
 SHOW_OF_HANDS_KEYS = frozenset({"counts", "recorded_by", "confirmed_by"})
 
@@ -85,14 +89,17 @@ def build_body(definition: bytes, *, outcome: Outcome | Mapping[str, Any], count
                checkpoint: Checkpoint | Mapping[str, Any], rule_set: RuleSet, parameters: Mapping[str, Any],
                registry_seq: int, registry_head: str, closed_at: str, certified_at: str, chair_holder: str,
                chair_key_id: str, method: str = SIGNED_BALLOTS, show_of_hands: Mapping[str, Any] | None = None,
-               casting_vote: Mapping[str, Any] | None = None) -> dict[str, Any]:
+               casting_vote: Mapping[str, Any] | None = None,
+               sealed: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The certificate body of one vote (docs/record-format.md "Certificate").
 
     definition: the vote definition's exact stored bytes. parameters: ballots.recount.rule_parameters
     for the vote. registry_seq/registry_head: the key registry when the chair certifies (the chair's
     key is checked as of then). show_of_hands: {"counts", "recorded_by", "confirmed_by"} when the
     method is "show-of-hands". casting_vote: {"ballot", "signature", "key", "registry_seq"}, the
-    Secretary General's signed ballot, when one decided the vote.
+    Secretary General's signed ballot, when one decided the vote. sealed: what the tellers opened,
+    for the method "sealed-ballots" ({"teller_key_id", "envelopes", "sealed", "invalid",
+    "checkpoint" (the sealed log's), "choices_sha256"}).
     """
     try:
         d = parse_canonical(definition)
@@ -102,6 +109,8 @@ def build_body(definition: bytes, *, outcome: Outcome | Mapping[str, Any], count
         raise CertificateError(f"the method must be {' or '.join(METHODS)}, not {method!r}")
     if (method == SHOW_OF_HANDS) != (show_of_hands is not None):
         raise CertificateError("a show-of-hands certificate carries the recorded counts, and only it does")
+    if (method == SEALED_BALLOTS) != (sealed is not None):
+        raise CertificateError("a sealed-ballots certificate says what the tellers opened, and only it does")
     if d.get("rule_set") != rule_set.id:
         raise CertificateError(f"the vote runs under {d.get('rule_set')!r}, not the rule set {rule_set.id!r} given")
     if type(registry_seq) is not int or registry_seq < 0 or not isinstance(registry_head, str) \
@@ -138,6 +147,10 @@ def build_body(definition: bytes, *, outcome: Outcome | Mapping[str, Any], count
         if not isinstance(casting_vote, Mapping) or set(casting_vote) != CASTING_VOTE_KEYS:
             raise CertificateError("casting_vote is {\"ballot\", \"signature\", \"key\", \"registry_seq\"}")
         body["casting_vote"] = dict(casting_vote)
+    if sealed is not None:
+        if not isinstance(sealed, Mapping) or set(sealed) != SEALED_KEYS:
+            raise CertificateError(f"sealed is {{{', '.join(sorted(SEALED_KEYS))}}}")
+        body["sealed"] = dict(sealed)
     canonical_bytes(body)  # refuse now what could never be signed
     return body
 

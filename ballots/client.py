@@ -175,7 +175,17 @@ class VotingClient:
         status, answer = self.request("POST", f"/api/votes/{vote_id}/ballots", signed)
         return status, answer
 
+    def seal_choice(self, info: dict[str, Any], choice: Any) -> dict[str, str]:
+        """A secret vote (vote.js does the same): the signed envelope, and the choice sealed apart."""
+        from ballots.sealed import ENVELOPE_CHOICE, TellerKey, seal
+
+        secret = info["secret"]
+        sealed = seal(TellerKey.from_b64(secret["teller_key"]), info["vote"], info["round"], info["vote_sha256"],
+                      choice, int(secret["plaintext_bytes"]))
+        return {**self.sign_ballot(info, ENVELOPE_CHOICE), "sealed": b64url_encode(sealed)}
+
     def cast(self, vote_id: int, choice: Any) -> dict[str, Any]:
-        """Build, sign and send a ballot; the server's answer with the receipt."""
-        signed = self.sign_ballot(self.vote_info(vote_id), choice)
+        """Build, sign and send a ballot (sealed, for a secret vote); the server's answer with the receipt."""
+        info = self.vote_info(vote_id)
+        signed = self.seal_choice(info, choice) if info.get("secret") else self.sign_ballot(info, choice)
         return dict(self._ok(*self.submit(vote_id, signed)))

@@ -137,7 +137,7 @@ class Scenario:
     # ---- votes
 
     def open(self, kind: str, *, options: Sequence[tuple[str, str]] | None = None, seats: int | None = None,
-             question: str | None = None, item_id: int | None = None) -> int:
+             question: str | None = None, item_id: int | None = None, secret: bool | None = None) -> int:
         """Open a vote (on a new agenda item unless one is given); returns the vote's id."""
         from voting.models import AgendaItem, Meeting
         from voting.services import casting, meetings
@@ -155,7 +155,8 @@ class Scenario:
             else:
                 item = s.get(AgendaItem, item_id)
             opts = [casting.Option(i, label) for i, label in options] if options else None
-            vote = casting.open_vote(item, kind, question or f"Question {item.number}, {kind}?", opts, seats=seats)
+            vote = casting.open_vote(item, kind, question or f"Question {item.number}, {kind}?", opts, seats=seats,
+                                     secret=secret)
             return int(vote.id)
 
     def close(self, vote_id: int) -> None:

@@ -672,7 +672,7 @@ def test_voting_db_upgrade_from_0005_keeps_votes_and_admits_written_consent(app_
     assert result.exit_code == 0 and "up to date" in result.output, result.output
     engine = make_engine(url)
     with engine.begin() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
         assert conn.execute(text("SELECT count(*) FROM ballot")).scalar() == 1
         conn.execute(text("INSERT INTO vote (id, meeting_id, agenda_item_id, round, kind, question, state, definition, "
                           "definition_sha256, opened_at, opened_by, log_size, log_state) VALUES (2, 1, 1, 2, "

@@ -92,19 +92,34 @@ def vote_api(vote_id: int) -> Any:
         "kind": vote.kind.value, "vote_sha256": vote.definition_sha256, "definition": vote.definition.decode("utf-8"),
         "member": member, "delegate": holder, "key": current_user.key.key_id,
         "ballots_url": url_for("casting.submit", vote_id=vote.id),
+        # A secret ballot: the phone seals the choice to this key (ballots.sealed) and signs an envelope.
+        "secret": definition_secret(vote),
     })
+
+
+def definition_secret(vote: Vote) -> dict[str, Any] | None:
+    secret = casting.definition_of(vote).get("secret")
+    return secret if isinstance(secret, dict) else None
 
 
 @bp.post("/api/votes/<int:vote_id>/ballots")
 @roles("delegate")
 def submit(vote_id: int) -> Any:
-    """Accept a signed ballot: {"ballot": "<canonical JSON text>", "signature": "<base64url>"}."""
+    """Accept a signed ballot: {"ballot": "<canonical JSON text>", "signature": "<base64url>"}, and for
+    a secret vote the sealed choice beside the signed envelope: "sealed": "<base64url>"."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise Invalid(_("Send the ballot as a JSON object with 'ballot' and 'signature'."))
-    accepted = casting.cast(vote_id, body.get("ballot"), body.get("signature"), current_user.delegate)  # type: ignore[arg-type]
+    accepted = casting.cast(vote_id, body.get("ballot"), body.get("signature"), current_user.delegate,  # type: ignore[arg-type]
+                            body.get("sealed"))
     vote = accepted.ballot.vote
-    return jsonify({
+    extra: dict[str, Any] = {}
+    if accepted.tracker is not None:
+        from ballots.sealed import tracker_code
+
+        # The tracker is answered to the phone that sent it and kept nowhere beside the envelope.
+        extra = {"tracker": accepted.tracker, "tracker_code": tracker_code(accepted.tracker), "secret": True}
+    return jsonify({**extra,
         "ok": True, "replay": accepted.replay, "receipt": accepted.receipt,
         "short_code": _short(accepted.receipt), "ballot_number": accepted.ballot.leaf_index + 1,
         "vote": {"ref": casting.vote_ref(vote), "question": vote.question, "meeting": vote.meeting.title,

@@ -69,6 +69,12 @@ class Vote(Base):
     log_size: Mapped[int] = mapped_column(Integer, default=0)
     log_state: Mapped[dict[str, Any]] = mapped_column(JSON)
     checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A secret ballot (CRYPTO_DESIGN.md "Secret ballots"): the ballot log holds envelopes; the
+    # sealed choices wait in sealed_ballot until the close writes their log (sealed_checkpoint),
+    # and the tellers' key opens them (opening: the sorted choices and the count of invalid ones).
+    is_secret: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    sealed_checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    opening: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     meeting: Mapped[Meeting] = relationship()
     agenda_item: Mapped[AgendaItem] = relationship()
@@ -100,6 +106,40 @@ class Ballot(Base):
     receipt: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     vote: Mapped[Vote] = relationship()
+
+
+class SealedBallot(Base):
+    """A sealed choice of a secret vote, by its tracker (SHA-256 of the bytes). Deliberately nothing
+    else: no member, delegate, ballot or time, and no serial id whose order would follow arrival.
+    The leaf index is given when the vote closes, in tracker order."""
+
+    __tablename__ = "sealed_ballot"
+
+    vote_id: Mapped[int] = mapped_column(ForeignKey("vote.id"), primary_key=True)
+    tracker: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_index: Mapped[int | None] = mapped_column(Integer)
+
+
+class TellerKey(Base):
+    """The tellers' X25519 key of a meeting's secret votes. Its private part is in instance/ while
+    the server holds it, or in the file the Secretariat exported; it may be published after the count."""
+
+    __tablename__ = "teller_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    key_id: Mapped[str] = mapped_column(String(16), unique=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    is_on_server: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(120))
+    exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_private_key: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    meeting: Mapped[Meeting] = relationship()
 
 
 class SignedCheckpoint(Base):

@@ -22,6 +22,7 @@ from ballots.checkpoint import Checkpoint, vote_origin
 from ballots.log import CompactRange, ballot_entry, leaf_hash
 from ballots.receipts import Receipt
 from ballots.rules import load_rule_set
+from ballots.sealed import ENVELOPE_CHOICE, SUITE_NAME, plaintext_bytes_for, tracker
 from ballots.signatures import BALLOT_LABEL, InvalidKey, PublicKey, b64url_decode
 
 from ..errors import Conflict, DomainError, Invalid, NotFound
@@ -35,6 +36,7 @@ from ..models import (
     Delegate,
     DeviceKey,
     Member,
+    SealedBallot,
     SignedCheckpoint,
     Vote,
     VoteKind,
@@ -49,6 +51,9 @@ YES_NO = ("yes", "no", "abstain")
 MULTI_ROUND_KINDS = frozenset({VoteKind.HOST_CITY, VoteKind.PRESIDENT, VoteKind.REGIONAL_OFFICE_BID,
                                VoteKind.EXCOM_APPROVAL, VoteKind.EXCOM_BLOCK})
 ABSTAIN = "abstain"
+# Elections are secret ballots by default where the meeting says so (Meeting.secret_elections).
+SECRET_BY_DEFAULT_KINDS = frozenset({VoteKind.HOST_CITY, VoteKind.PRESIDENT, VoteKind.PRESIDENT_SOLE,
+                                     VoteKind.EXCOM_APPROVAL, VoteKind.EXCOM_BLOCK})
 OPTION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
@@ -99,7 +104,7 @@ def _clean_options(kind: VoteKind, options: Sequence[Option] | None, seats: int 
     if len(opts) < (1 if kind in (VoteKind.EXCOM_APPROVAL, VoteKind.EXCOM_BLOCK, VoteKind.PRESIDENT_SOLE) else 2):
         raise Invalid("This vote needs at least two options (one candidate for an approval ballot).")
     ids = [o.id for o in opts]
-    if len(set(ids)) != len(ids) or any(not OPTION_ID.match(i) or i == ABSTAIN for i in ids):
+    if len(set(ids)) != len(ids) or any(not OPTION_ID.match(i) or i in (ABSTAIN, ENVELOPE_CHOICE) for i in ids):
         raise Invalid("Each option needs its own short id of lower-case letters, digits and hyphens.")
     if kind in (VoteKind.EXCOM_APPROVAL, VoteKind.EXCOM_BLOCK):
         if not seats or seats < 1:
@@ -110,8 +115,11 @@ def _clean_options(kind: VoteKind, options: Sequence[Option] | None, seats: int 
 
 
 def open_vote(item: AgendaItem, kind: VoteKind | str, question: str, options: Sequence[Option] | None = None,
-              *, seats: int | None = None, round_number: int | None = None) -> Vote:
-    """Open a vote on an agenda item: freeze the roll and the key registry head into its definition."""
+              *, seats: int | None = None, round_number: int | None = None, secret: bool | None = None) -> Vote:
+    """Open a vote on an agenda item: freeze the roll and the key registry head into its definition.
+
+    secret: a secret ballot (envelopes and sealed choices); None takes the meeting's default for
+    elections, and a later round keeps its first round's choice."""
     kind = VoteKind(kind)
     question = (question or "").strip()
     if not question:
@@ -128,12 +136,18 @@ def open_vote(item: AgendaItem, kind: VoteKind | str, question: str, options: Se
         # Later rounds of one ballot keep the roll of members present frozen at its first round
         # (I-2): the tally applies one roll to every round.
         frozen_roll = definition_of(previous)["roll"]
+        if secret is None:
+            secret = previous.is_secret
+    if secret is None:
+        secret = bool(meeting.secret_elections) and kind in SECRET_BY_DEFAULT_KINDS
+    if secret and kind == VoteKind.WRITTEN_CONSENT:
+        raise Invalid("Written consent is signed openly; it cannot be a secret ballot.")
     rule_set = load_rule_set(meeting.rule_set)
     seq, head = registry_head()
     vote = Vote(meeting=meeting, agenda_item=item, round=number, kind=kind, question=question,
                 state=VoteState.OPEN, definition=b"", definition_sha256=secrets.token_hex(32),  # replaced below, once the id is known
                 opened_at=utcnow(), opened_by=audit.current_actor(), log_size=0,
-                log_state=CompactRange().to_json(), checkpoint=None)
+                log_state=CompactRange().to_json(), checkpoint=None, is_secret=bool(secret))
     db.session.add(vote)
     db.session.flush()
     ref = vote_ref(vote)
@@ -159,6 +173,12 @@ def open_vote(item: AgendaItem, kind: VoteKind | str, question: str, options: Se
         "opened_at": _rfc3339(vote.opened_at),
         "secret": False,
     }
+    if secret:
+        from . import tellers
+
+        teller = tellers.ensure(meeting)
+        definition["secret"] = {"teller_key": teller.public_key, "teller_key_id": teller.key_id, "suite": SUITE_NAME,
+                                "plaintext_bytes": plaintext_bytes_for(definition)}
     vote.definition = canonical_bytes(definition)
     vote.definition_sha256 = hashlib.sha256(vote.definition).hexdigest()
     empty = Checkpoint(_origin(ref), 0, CompactRange().root()).sign(org_key())
@@ -169,7 +189,8 @@ def open_vote(item: AgendaItem, kind: VoteKind | str, question: str, options: Se
     except IntegrityError:
         raise Conflict(f"A vote on agenda item {item.number} was opened a moment ago.", hint="Reload the page.") from None
     audit.append("vote.open", "vote", str(vote.id), None,
-                 {"vote": ref, "definition_sha256": vote.definition_sha256, "present": len(definition["roll"]["present"])})
+                 {"vote": ref, "definition_sha256": vote.definition_sha256, "present": len(definition["roll"]["present"]),
+                  "secret": bool(secret)})
     return vote
 
 
@@ -185,6 +206,10 @@ def close_vote(vote: Vote) -> Vote:
     db.session.flush()
     audit.append("vote.close", "vote", str(locked.id), None,
                  {"vote": vote_ref(locked), "ballots": locked.log_size, "checkpoint": locked.checkpoint})
+    if locked.is_secret:
+        from . import tellers
+
+        tellers.close_secret(locked)
     return locked
 
 
@@ -268,10 +293,31 @@ class Accepted:
     ballot: Ballot
     receipt: dict[str, Any]
     replay: bool
+    tracker: str | None = None
 
 
-def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate) -> Accepted:
-    """Accept one signed ballot, or refuse it saying which rule it breaks; nothing is stored on refusal."""
+def _read_sealed(sealed_b64: Any, definition: dict[str, Any]) -> tuple[bytes, str]:
+    """A secret vote's sealed choice as sent: base64url of exactly the vote's length."""
+    if not isinstance(sealed_b64, str) or not sealed_b64:
+        raise BallotRefused("sealed_missing", _("This is a secret ballot: the phone must send your sealed choice "
+                                                "with the signed envelope."),
+                            hint=_("Reload the page and vote again."))
+    try:
+        data = b64url_decode(sealed_b64)
+    except ValueError:
+        raise BallotRefused("sealed_format", _("The sealed choice is garbled."), hint=_("Reload the page and vote again.")) from None
+    expected = 32 + int(definition["secret"]["plaintext_bytes"]) + 16
+    if len(data) != expected:
+        raise BallotRefused("sealed_format", _("The sealed choice has the wrong length for this vote."),
+                            hint=_("Reload the page and vote again."))
+    return data, tracker(data)
+
+
+def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate, sealed_b64: Any = None) -> Accepted:
+    """Accept one signed ballot, or refuse it saying which rule it breaks; nothing is stored on refusal.
+
+    For a secret vote the ballot is the envelope (choice "sealed") and sealed_b64 the sealed choice;
+    the two are stored apart, with nothing that joins them (ballots.sealed)."""
     if not isinstance(ballot_text, str) or not isinstance(signature_b64, str):
         raise BallotRefused("format", _("The ballot must be sent as its signed text and a signature."),
                             hint=_("Reload the page and vote again."))
@@ -306,9 +352,19 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate)
     vote = _lock_vote(vote_id)
     # One query finds both a retry of this very ballot and an earlier ballot of the member.
     earlier = db.session.scalars(select(Ballot).where(Ballot.vote_id == vote.id, Ballot.member_ref == ballot.member)).first()
+    sealed: tuple[bytes, str] | None = None
+    if vote.is_secret:
+        sealed = _read_sealed(sealed_b64, _frozen(vote).definition)
+    elif sealed_b64 is not None:
+        raise BallotRefused("not_secret", _("This vote is not a secret ballot: your choice goes in the signed ballot."),
+                            hint=_("Reload the page and vote again."))
     if earlier is not None and earlier.bytes_sha256 == digest and valid:
-        # The same signed ballot again (a retry after a lost answer): the same receipt.
-        return Accepted(earlier, earlier.receipt, replay=True)
+        # The same signed ballot again (a retry after a lost answer): the same receipt. For a secret
+        # vote only with the same sealed choice, which must then be there already.
+        if sealed is None:
+            return Accepted(earlier, earlier.receipt, replay=True)
+        if db.session.get(SealedBallot, (vote.id, sealed[1])) is not None:
+            return Accepted(earlier, earlier.receipt, replay=True, tracker=sealed[1])
 
     ref = vote_ref(vote)
     if ballot.vote != ref or ballot.round != vote.round or ballot.vote_sha256 != vote.definition_sha256:
@@ -370,9 +426,17 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate)
                                              member=delegate.member.name),
                             hint=_("Members present are counted when the vote opens. Check in at the hall before the next vote."),
                             status=403)
-    _check_choice(vote.kind, ballot.to_json()["choice"], definition["options"], definition["seats"])
+    if sealed is not None:
+        if ballot.to_json()["choice"] != ENVELOPE_CHOICE:
+            raise BallotRefused("choice", _("This is a secret ballot: the signed envelope must not show your choice."),
+                                hint=_("Reload the page and vote again."), status=422)
+    else:
+        _check_choice(vote.kind, ballot.to_json()["choice"], definition["options"], definition["seats"])
     if earlier is not None:
         raise _already_voted(earlier, delegate)
+    if sealed is not None and db.session.get(SealedBallot, (vote.id, sealed[1])) is not None:
+        raise BallotRefused("sealed_replayed", _("This sealed choice was already cast: a sealed choice counts once."),
+                            hint=_("Reload the page and vote again: your phone seals a new one."), status=409)
 
     entry = ballot_entry(data, signature, key.key_id)
     leaf = leaf_hash(entry)
@@ -386,6 +450,9 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate)
     vote.log_state, vote.log_size, vote.checkpoint = state.to_json(), state.size, checkpoint.to_json()
     db.session.add(row)
     db.session.add(SignedCheckpoint(vote_id=vote.id, size=state.size, root=checkpoint.root.hex(), body=checkpoint.to_json()))
+    if sealed is not None:
+        # No member, time or serial number: the sealed choice is known by its tracker alone.
+        db.session.add(SealedBallot(vote_id=vote.id, tracker=sealed[1], sealed=sealed[0], leaf_index=None))
     try:
         db.session.flush()
     except IntegrityError:
@@ -394,7 +461,7 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate)
                             hint=_("One vote per member, whichever representative casts it."), status=409) from None
     if written:
         consent.after_answer(vote, row)  # the moment of adoption (I-5)
-    return Accepted(row, receipt, replay=False)
+    return Accepted(row, receipt, replay=False, tracker=sealed[1] if sealed else None)
 
 
 def _already_voted(existing: Ballot, delegate: Delegate) -> BallotRefused:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ballots.canonical import InvalidBallot, NotCanonical, canonical_bytes, parse_ballot
 from ballots.certificate import (
+    SEALED_BALLOTS,
     SHOW_OF_HANDS,
     SIGNED_BALLOTS,
     CertificateError,
@@ -64,6 +65,9 @@ def hand_choices(vote: Vote) -> list[str]:
 def record_hands(vote: Vote, counts: dict[str, int], staff: StaffAccount) -> HandCount:
     """The chair records counts taken by hand; the vote closes; a second staff account must confirm."""
     vote = casting._lock_vote(vote.id)
+    if vote.is_secret:
+        raise Conflict("A secret ballot cannot be counted by a show of hands, which shows every member's vote.",
+                       hint="Close it; if the phones cannot be used, open a new vote without secrecy and count hands.")
     if vote.log_size:
         raise Conflict(f"This vote already holds {vote.log_size} signed ballots; hand counts cannot be mixed with them.",
                        hint="Close it and open a new vote to take by hand.")
@@ -174,7 +178,7 @@ def cast_casting_vote(vote: Vote, staff: StaffAccount, ballot_text: str, signatu
 def _method_and_hands(vote: Vote) -> tuple[str, dict[str, Any] | None, dict[str, int] | None]:
     hands = hand_count_of(vote)
     if hands is None:
-        return SIGNED_BALLOTS, None, None
+        return (SEALED_BALLOTS if vote.is_secret else SIGNED_BALLOTS), None, None
     if hands.confirmed_by is None:
         raise Conflict("The counts by hand are waiting for a second staff account to confirm them.")
     return SHOW_OF_HANDS, {"counts": hands.counts, "recorded_by": hands.recorded_by,
@@ -222,7 +226,7 @@ def prepare(vote: Vote, chair: StaffAccount) -> Certificate:
             parameters=rule_parameters(rule_set, vote.kind.value, vote.meeting.body.value),
             registry_seq=seq, registry_head=head, closed_at=_rfc3339(vote.closed_at or utcnow()),
             certified_at=_rfc3339(utcnow()), chair_holder=staff_ref(chair)[0], chair_key_id=key.key_id,
-            method=method, show_of_hands=hands, casting_vote=casting_json,
+            method=method, show_of_hands=hands, casting_vote=casting_json, sealed=sealed_summary(vote),
         )
     except CertificateError as err:
         raise Conflict(f"The certificate could not be built: {err}") from None
@@ -236,6 +240,23 @@ def prepare(vote: Vote, chair: StaffAccount) -> Certificate:
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def sealed_summary(vote: Vote) -> dict[str, Any] | None:
+    """What the certificate says of a secret vote's sealed ballots (ballots.certificate SEALED_KEYS)."""
+    if not vote.is_secret:
+        return None
+    import hashlib
+
+    from ballots.canonical import canonical_bytes as jcs
+
+    if vote.opening is None or vote.sealed_checkpoint is None:
+        raise Conflict("Open the sealed ballots with the tellers' key before certifying.")
+    definition = casting.definition_of(vote)
+    return {"teller_key_id": definition["secret"]["teller_key_id"], "envelopes": vote.log_size,
+            "sealed": int(vote.sealed_checkpoint["size"]), "invalid": int(vote.opening["invalid"]),
+            "checkpoint": vote.sealed_checkpoint,
+            "choices_sha256": hashlib.sha256(jcs(list(vote.opening["choices"]))).hexdigest()}
 
 
 def signing_text(cert: Certificate) -> str:

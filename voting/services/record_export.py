@@ -71,5 +71,29 @@ def build_record(meeting: Meeting, *, certified_only: bool = False) -> dict[str,
         "registry": registry_events(),
         "items": items,
         "written_consent": consent.record_section(exported),
-        "secret": {},
+        "secret": secret_section(meeting, exported),
     }
+
+
+def secret_section(meeting: Meeting, exported: list[Vote]) -> dict[str, Any]:
+    """The secret votes' sealed ballots in log (tracker) order, their log's checkpoint and what the
+    tellers opened (sorted choices, never beside a tracker), and the tellers' keys, with the private
+    part where the meeting published it after the count. Empty when the meeting had no secret vote."""
+    from . import tellers
+
+    votes = {}
+    for vote in exported:
+        if not vote.is_secret:
+            continue
+        votes[casting.vote_ref(vote)] = {
+            "sealed": [b64url_encode(b) for b in tellers.sealed_of(vote)],
+            "checkpoint": vote.sealed_checkpoint,
+            "opening": ({"choices": vote.opening["choices"], "invalid": vote.opening["invalid"]}
+                        if vote.opening is not None else None),
+        }
+    if not votes:
+        return {}
+    used = {casting.definition_of(v)["secret"]["teller_key_id"] for v in exported if v.is_secret}
+    keys = [{"key_id": k.key_id, "public_key": k.public_key, "private_key": k.published_private_key}
+            for k in tellers.keys_of(meeting) if k.key_id in used]
+    return {"teller_keys": keys, "votes": votes}

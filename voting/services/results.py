@@ -69,9 +69,25 @@ def rounds_of(item: AgendaItem, upto: Vote | None = None) -> list[Vote]:
 
 
 def choices_of(vote: Vote) -> dict[str, Any]:
-    """member ref → the choice on its counted ballot."""
+    """member ref → the choice on its counted ballot. For a secret vote, the tellers' opened choices
+    laid onto the members who signed envelopes, both in sorted order (ballots.sealed.lay_onto_voters):
+    the tally takes a ballot per member, and no member's own vote is known."""
     rows = db.session.scalars(select(Ballot).where(Ballot.vote_id == vote.id).order_by(Ballot.leaf_index)).all()
+    if vote.is_secret:
+        from ballots.sealed import lay_onto_voters
+
+        if vote.opening is None:
+            raise SealedNotOpened(vote)
+        return lay_onto_voters([b.member_ref for b in rows], vote.opening, casting.definition_of(vote))
     return {b.member_ref: parse_ballot(b.bytes).to_json()["choice"] for b in rows}
+
+
+class SealedNotOpened(Exception):
+    """A secret vote is closed but its sealed ballots are not opened yet."""
+
+    def __init__(self, vote: Vote):
+        super().__init__(f"The sealed ballots of round {vote.round} are not opened yet: the tellers' key opens them "
+                         "(on the vote's page).")
 
 
 def _hands(vote: Vote) -> dict[str, int] | None:
@@ -117,7 +133,11 @@ def tally_item(item: AgendaItem, upto: Vote | None = None) -> ItemResult:
     from .consent import answer_times  # written consent: each answer's time of receipt (I-5)
 
     try:
-        outcome = tally_votes(definitions, [choices_of(v) for v in votes], casting_vote=_casting_votes(votes),
+        choices = [choices_of(v) for v in votes]
+    except SealedNotOpened as err:
+        return ItemResult(None, str(err), labels)
+    try:
+        outcome = tally_votes(definitions, choices, casting_vote=_casting_votes(votes),
                               show_of_hands=shows if any(s is not None for s in shows) else None,
                               answered_at=[answer_times(v) for v in votes])
     except (CaseError, ValueError) as err:
@@ -140,7 +160,8 @@ def open_next_round(vote: Vote) -> Vote:
     if kind in (VoteKind.EXCOM_APPROVAL, VoteKind.EXCOM_BLOCK):
         kind = VoteKind.EXCOM_BLOCK
     question = vote.question
-    return casting.open_vote(vote.agenda_item, kind, question, remaining, seats=seats, round_number=vote.round + 1)
+    return casting.open_vote(vote.agenda_item, kind, question, remaining, seats=seats, round_number=vote.round + 1,
+                             secret=vote.is_secret)
 
 
 def public_result(vote: Vote) -> dict[str, Any] | None:
