@@ -37,8 +37,20 @@ class Phone:
                                 "choice": choice, "nonce": b64url_encode(secrets.token_bytes(18))})
         return {"ballot": data.decode(), "signature": b64url_encode(self.key.sign(BALLOT_LABEL + data))}
 
+    def sealed_ballot(self, vote_id: int, choice: Any) -> dict[str, str]:
+        """A secret vote: the signed envelope and the choice sealed to the tellers' key, as vote.js sends them."""
+        from ballots.sealed import ENVELOPE_CHOICE, TellerKey, seal
+
+        info = self.client.get(f"/api/votes/{vote_id}").get_json()
+        secret = info["secret"]
+        sealed = seal(TellerKey.from_b64(secret["teller_key"]), info["vote"], info["round"], info["vote_sha256"], choice,
+                      int(secret["plaintext_bytes"]))
+        return {**self.ballot(vote_id, ENVELOPE_CHOICE), "sealed": b64url_encode(sealed)}
+
     def vote(self, vote_id: int, choice: Any) -> Any:
-        resp = self.client.post(f"/api/votes/{vote_id}/ballots", json=self.ballot(vote_id, choice))
+        info = self.client.get(f"/api/votes/{vote_id}").get_json()
+        signed = self.sealed_ballot(vote_id, choice) if info.get("secret") else self.ballot(vote_id, choice)
+        resp = self.client.post(f"/api/votes/{vote_id}/ballots", json=signed)
         assert resp.status_code == 201, resp.get_data(as_text=True)
         return resp.get_json()
 
@@ -95,8 +107,10 @@ def staff_device(app: Any, make_staff: Any, role: str, username: str | None = No
 
 
 def open_vote(chair: StaffDevice, item_id: int, question: str, options: list[str] | None = None,
-              seats: int | None = None, extra: str = "") -> int:
-    data: dict[str, Any] = {"question": question, "confirm_report": "1"}
+              seats: int | None = None, extra: str = "", secret: bool = False) -> int:
+    data: dict[str, Any] = {"question": question, "confirm_report": "1", "secret_shown": "1"}
+    if secret:
+        data["secret"] = "1"
     if options:
         data["option"] = options
     if seats:

@@ -140,7 +140,7 @@ def my_receipts() -> Any:
     """The receipts of the ballots this delegate cast (the phone also keeps its own copies)."""
     rows = db.session.scalars(select(Ballot).where(Ballot.delegate_id == current_user.delegate.id).order_by(Ballot.id)).all()
     return jsonify({"receipts": [{
-        "receipt": b.receipt, "short_code": _short(b.receipt), "ballot_number": b.leaf_index + 1,
+        "receipt": b.receipt, "short_code": _short(b.receipt), "ballot_number": b.leaf_index + 1, "secret": b.vote.is_secret,
         "vote": {"ref": casting.vote_ref(b.vote), "question": b.vote.question, "meeting": b.vote.meeting.title,
                  "agenda_item": b.vote.agenda_item.number, "round": b.vote.round},
         "received_at": b.received_at.isoformat(),

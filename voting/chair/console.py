@@ -79,8 +79,9 @@ def open_vote(item_id: int) -> Any:
     seats_raw = (request.form.get("seats") or "").strip()
     seats = int(seats_raw) if seats_raw.isascii() and seats_raw.isdigit() and len(seats_raw) <= 3 else None
     kind = chairing.kind_for(item, len(options), seats)
-    vote = casting.open_vote(item, kind, request.form.get("question", ""), options, seats=seats)
-    flash(f"The vote on agenda item {item.number} is open.", "success")
+    secret = bool(request.form.get("secret")) if request.form.get("secret_shown") else None
+    vote = casting.open_vote(item, kind, request.form.get("question", ""), options, seats=seats, secret=secret)
+    flash(f"The {'secret ' if vote.is_secret else ''}vote on agenda item {item.number} is open.", "success")
     return redirect(url_for("console.vote_page", vote_id=vote.id))
 
 
@@ -102,10 +103,15 @@ def vote_page(vote_id: int) -> Any:
         pass
     labels = {o["id"]: o["label"] for o in definition["options"]}
     chair_key = certification.chair_key(current_user.account) if current_role() == "chair" else None
+    holds_key = False
+    if vote.is_secret:
+        from ..services import tellers
+
+        holds_key = tellers.holds_key(vote)
     return render_template("chair/vote.html", vote=vote, definition=definition, turnout=chairing.turnout(vote),
                            result=result, certificate=certification.certificate_of(vote),
                            hands=certification.hand_count_of(vote), casting_row=certification.casting_of(vote),
-                           hand_choices=hand_choices, labels=labels, chair_key=chair_key,
+                           hand_choices=hand_choices, labels=labels, chair_key=chair_key, holds_key=holds_key,
                            staff_names={f"s{a.id}": a.display_name for a in db.session.scalars(select(StaffAccount))})
 
 
@@ -119,8 +125,26 @@ def turnout_api(vote_id: int) -> Any:
 @roles("chair")
 def close(vote_id: int) -> Any:
     vote = casting.close_vote(_vote(vote_id))
-    flash(f"The vote is closed with {vote.log_size} ballots.", "success")
+    if vote.is_secret:
+        opened = " and opened with the tellers' key" if vote.opening is not None else \
+            "; the tellers' key file is needed to open the sealed ballots"
+        flash(f"The secret vote is closed with {vote.log_size} envelopes{opened}.", "success")
+    else:
+        flash(f"The vote is closed with {vote.log_size} ballots.", "success")
     return redirect(url_for("console.vote_page", vote_id=vote.id))
+
+
+@bp.post("/chair/votes/<int:vote_id>/open-sealed")
+@roles("chair", "secretariat", "secretary-general")
+def open_sealed(vote_id: int) -> Any:
+    """The tellers open a closed secret vote's sealed ballots: with the server's key, or the key file."""
+    from ..services import tellers
+
+    upload = request.files.get("key_file")
+    text = upload.read(64 * 1024) if upload is not None and upload.filename else (request.form.get("key_text") or None)
+    opening = tellers.open_vote(_vote(vote_id), text)
+    flash(f"The sealed ballots are opened: {len(opening['choices'])} valid, {opening['invalid']} invalid.", "success")
+    return redirect(url_for("console.vote_page", vote_id=vote_id))
 
 
 @bp.post("/chair/votes/<int:vote_id>/next-round")
@@ -283,3 +307,106 @@ def projector(meeting_id: int) -> Any:
 @public
 def projector_api(meeting_id: int) -> Any:
     return jsonify(projector_state(_meeting(meeting_id)))
+
+
+# ---------------------------------------------------------------- the tellers' key (secret ballots)
+
+
+@bp.get("/meetings/<int:meeting_id>/tellers")
+@roles("secretariat", "chair", "secretary-general", "observer")
+def tellers_page(meeting_id: int) -> Any:
+    """Secret ballots of a meeting: the default for elections, the tellers' key and where it is held."""
+    from ..services import tellers
+
+    meeting = _meeting(meeting_id)
+    return render_template("chair/tellers.html", meeting=meeting, keys=tellers.keys_of(meeting),
+                           current=tellers.current(meeting))
+
+
+@bp.post("/meetings/<int:meeting_id>/tellers/default")
+@roles("secretariat")
+def tellers_default(meeting_id: int) -> Any:
+    from ..services import audit
+
+    meeting = _meeting(meeting_id)
+    before = meeting.secret_elections
+    meeting.secret_elections = bool(request.form.get("secret_elections"))
+    audit.append("meeting.secret_elections", "meeting", str(meeting.id), {"secret_elections": before},
+                 {"secret_elections": meeting.secret_elections})
+    flash("Elections are now secret ballots by default." if meeting.secret_elections
+          else "Elections are now open (signed) ballots by default.", "success")
+    return redirect(url_for("console.tellers_page", meeting_id=meeting.id))
+
+
+@bp.post("/meetings/<int:meeting_id>/tellers/generate")
+@roles("secretariat")
+def tellers_generate(meeting_id: int) -> Any:
+    from ..services import tellers
+
+    meeting = _meeting(meeting_id)
+    if tellers.current(meeting) is not None:
+        raise Invalid("This meeting already has a tellers' key for its secret votes.",
+                      hint="A new key is made only after the current one is published.")
+    row = tellers.generate(meeting)
+    flash(f"The tellers' key {row.key_id} is ready; the server holds it.", "success")
+    return redirect(url_for("console.tellers_page", meeting_id=meeting.id))
+
+
+def _current_key(meeting: Meeting) -> Any:
+    from ..services import tellers
+
+    row = tellers.current(meeting)
+    if row is None:
+        raise NotFound("This meeting has no tellers' key yet.", hint="Generate one, or open a secret vote (which makes one).")
+    return row
+
+
+@bp.post("/meetings/<int:meeting_id>/tellers/export")
+@roles("secretariat", "secretary-general")
+def tellers_export(meeting_id: int) -> Any:
+    """Download the tellers' key file (while the server still holds the key)."""
+    import json
+
+    from ..services import tellers
+
+    meeting = _meeting(meeting_id)
+    row = _current_key(meeting)
+    document = tellers.export_document(row)
+    filename = f"wego-teller-key-{meeting.key}-{row.key_id}.json"
+    return Response(json.dumps(document, indent=2) + "\n", mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+def _uploaded_key() -> bytes | str | None:
+    upload = request.files.get("key_file")
+    if upload is not None and upload.filename:
+        return upload.read(64 * 1024)
+    return request.form.get("key_text") or None
+
+
+@bp.post("/meetings/<int:meeting_id>/tellers/remove")
+@roles("secretariat", "secretary-general")
+def tellers_remove(meeting_id: int) -> Any:
+    """Delete the server's copy of the key, once the uploaded file proves it holds the same key."""
+    from ..services import tellers
+
+    meeting = _meeting(meeting_id)
+    row = tellers.remove_from_server(_current_key(meeting), _uploaded_key())
+    flash(f"The server no longer holds the tellers' key {row.key_id}: the file is needed to open sealed ballots.",
+          "success")
+    return redirect(url_for("console.tellers_page", meeting_id=meeting.id))
+
+
+@bp.post("/meetings/<int:meeting_id>/tellers/publish")
+@roles("secretariat", "secretary-general")
+def tellers_publish(meeting_id: int) -> Any:
+    """Publish the private key after the count, so anyone can re-open the sealed ballots."""
+    from ..services import tellers
+
+    meeting = _meeting(meeting_id)
+    if not request.form.get("confirm"):
+        raise Invalid("Tick the box to confirm: a published key lets anyone open every sealed ballot sealed to it.")
+    row = tellers.publish(_current_key(meeting), _uploaded_key())
+    flash(f"The tellers' key {row.key_id} is published in the election record. Later secret votes get a new key.",
+          "success")
+    return redirect(url_for("console.tellers_page", meeting_id=meeting.id))

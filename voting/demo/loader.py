@@ -136,6 +136,8 @@ def load_demo() -> DemoReport:
             "venue": entry.get("venue", ""), "city": entry.get("city", ""),
             "host_member_id": host.id if host else None,
         })
+        # The demo's General Assembly elects by secret ballot (a Secretariat setting, not the handbook's).
+        meeting.secret_elections = bool(entry.get("secret_elections", False))
         for item in entry.get("agenda", []):
             meeting_service.add_agenda_item(meeting, {
                 "number": item["number"], "title": item["title"], "presenter": item.get("presenter", ""),

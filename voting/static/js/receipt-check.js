@@ -275,23 +275,50 @@
       proof: obj.proof.map(fromHex), checkpoint: readCheckpoint(obj.checkpoint)
     };
   }
-  /* What the person gave: a receipt (alone, or as the phone keeps it) or a receipt QR's address. */
+  /* A secret vote's tracker, where one is given: 64 lowercase hex characters (SHA-256 of the sealed
+     ballot, ballots/sealed.py tracker). */
+  function readTracker(value) {
+    if (value === undefined) return null;
+    if (typeof value !== "string" || !HEX64.test(value)) throw new NotAReceipt(T("its tracker is not 64 lowercase hex characters."));
+    return value;
+  }
+  /* What the person gave: a receipt (alone, or as the phone keeps it; a secret vote's with its
+     "tracker"), a receipt QR's address (a secret vote's ends in #t=<tracker>), or a tracker alone. */
   function readInput(text) {
     text = (text || "").trim();
     if (!text) throw new NotAReceipt(T("paste a receipt first, or open a receipt file."));
-    var qr = text.match(/\/r\/([1-9][0-9]*)\/([0-9a-f]{64})(?:\.png)?\/?$/);
-    if (qr && text.charAt(0) !== "{") return { kind: "leaf", voteRef: "v" + qr[1], leafHex: qr[2], leaf: fromHex(qr[2]) };
+    var qr = text.match(/\/r\/([1-9][0-9]*)\/([0-9a-f]{64})(?:\.png)?\/?(?:#t=([0-9a-f]{64}))?$/);
+    if (qr && text.charAt(0) !== "{") {
+      return { kind: "leaf", voteRef: "v" + qr[1], leafHex: qr[2], leaf: fromHex(qr[2]), tracker: qr[3] || null };
+    }
+    if (HEX64.test(text.toLowerCase())) {
+      // A tracker alone names no vote: it is looked for among the secret votes of one meeting's record.
+      if (!root.dataset.scopeRecord) {
+        throw new NotAReceipt(T("a tracker alone can only be looked for in one meeting's record. Open this page from the meeting's results page, or paste the whole receipt file."));
+      }
+      return { kind: "tracker", voteRef: null, tracker: text.toLowerCase() };
+    }
     if (text.charAt(0) !== "{") {
       throw new NotAReceipt(T("paste the receipt's JSON text (it starts with {), or the address in its QR code."));
     }
     var obj;
     try { obj = JSON.parse(text); } catch (e) { throw new NotAReceipt(T("the text is not complete JSON.")); }
+    var tracker = null;
     if (obj && typeof obj === "object" && obj.receipt && typeof obj.receipt === "object" && !("leaf_hash" in obj)) {
-      obj = obj.receipt;   // the phone's copy or the ballot API's answer: {receipt, short_code, ...}
+      tracker = readTracker(obj.tracker);   // the phone's copy or the ballot API's answer: {receipt, short_code, tracker, ...}
+      obj = obj.receipt;
+    }
+    if (obj && typeof obj === "object" && !Array.isArray(obj) && "tracker" in obj) {
+      // A secret vote's receipt file: the envelope's receipt and, beside it, the tracker.
+      var copy = {};
+      for (var k in obj) if (k !== "tracker") copy[k] = obj[k];
+      tracker = readTracker(obj.tracker);
+      obj = copy;
     }
     var receipt = readReceipt(obj);
     receipt.kind = "receipt";
     receipt.voteRef = receipt.vote;
+    receipt.tracker = tracker;
     return receipt;
   }
 
@@ -373,9 +400,11 @@
     }
     return { url: where.record_url, scoped: false };
   }
-  /* What the page says: title (its lead in bold, then rest in plain type), detail and the checks. */
-  function Verdict(tone, title, detail, checks, rest) {
+  /* What the page says: title (its lead in bold, then rest in plain type), detail and the checks;
+     secret: a secret vote's ballot was found, so the page says why it cannot show the choice. */
+  function Verdict(tone, title, detail, checks, rest, secret) {
     this.tone = tone; this.title = title; this.detail = detail || ""; this.checks = checks || []; this.rest = rest || "";
+    this.secret = !!secret;
   }
 
   async function check(input) {
@@ -399,6 +428,18 @@
     var meeting = meetingName(record);
     var source = { url: at.url, meeting: meeting };
     progress(T("Checking in this browser…"));
+
+    var byTracker = input.kind === "tracker";
+    if (byTracker) {
+      // A tracker alone: which secret vote of this record has its sealed ballot.
+      ref = await voteOfTracker(record, input.tracker);
+      if (!ref) {
+        checks.push(new Check(false, T("A secret vote of %(meeting)s has a sealed ballot with tracker %(code)s", { meeting: meeting, code: shortCode(fromHex(input.tracker)) })));
+        return done(new Verdict("bad", T("No sealed vote with this tracker is in the published record of %(meeting)s.", { meeting: meeting }),
+          T("Check that it is the tracker your phone showed when you voted, all 64 characters (the receipt file holds it). If it is, keep it and show it to the Secretariat and the observers."),
+          checks), source);
+      }
+    }
 
     var found = findVote(record, ref);
     if (!found) {
@@ -425,7 +466,7 @@
     var total = leaves.length;
     var leafHex = input.leafHex;
     var position = -1;
-    for (var i = 0; i < total; i++) if (toHex(leaves[i]) === leafHex) { position = i; break; }
+    if (!byTracker) for (var i = 0; i < total; i++) if (toHex(leaves[i]) === leafHex) { position = i; break; }
 
     var orgSpki = b64urlDecode(record.organization && record.organization.public_key);
     var sigUnchecked = false;
@@ -457,10 +498,12 @@
     var atIndex = index >= 0 && index < total && toHex(leaves[index]) === leafHex;
     if (input.kind === "receipt") {
       checks.push(new Check(atIndex, T("Ballot %(number)s of the record is this receipt's ballot", { number: N(index + 1) })));
-    } else {
+    } else if (input.kind === "leaf") {
       checks.push(new Check(position >= 0, position >= 0 ? T("This ballot is in the record as ballot %(number)s", { number: N(position + 1) })
                                                           : T("This ballot is in the record")));
       checks.push(new Check(null, T("The QR code does not hold WeGO's signed checkpoint; open the receipt file to check it too")));
+    } else {
+      checks.push(new Check(null, T("Your signed envelope was not checked: a tracker alone does not name it. Paste the whole receipt file to check it too")));
     }
     var misplaced = position >= 0 && position !== index;
 
@@ -488,9 +531,18 @@
       checks.push(new Check(certSigned, T("The certificate is signed by WeGO and by the chair")));
     }
 
+    // -- a secret vote: the sealed ballots, the tracker among them, and the count of them
+    var secret = !!(def.secret && typeof def.secret === "object");
+    var sealed = null;
+    if (secret || input.tracker) {
+      sealed = await checkSealed(record, ref, def, cert, total, input.tracker, orgSpki, checks);
+      if (sealed.signed === null) sigUnchecked = true;
+    }
+
     // -- the verdict, the most telling failure first
+    var number = N((input.kind === "receipt" ? index : position) + 1);
     var headline = T("Included as ballot %(number)s of %(total)s in the certified result of %(where)s",
-                     { number: N((input.kind === "receipt" ? index : position) + 1), total: N(total), where: whereWords(def) });
+                     { number: number, total: N(total), where: whereWords(def) });
     var question = " (" + def.question + ").";
     if (receiptProblems.length) {
       var reasons = [];
@@ -508,7 +560,7 @@
         T("Its checkpoint names the log “%(origin)s”; the record's vote is logged as “%(logged)s”. The receipt may come from another server.",
           { origin: input.checkpoint.origin, logged: def.origin }), checks), source);
     }
-    if (position < 0) {
+    if (position < 0 && !byTracker) {
       return done(new Verdict("bad", T("This receipt's ballot is not in the published record of vote %(ref)s.", { ref: ref }), input.kind === "receipt"
         ? T("WeGO signed that this ballot was logged, yet the published record lacks it. Keep this receipt and show it to the Secretariat and the observers.")
         : T("Check that the QR code is of a receipt of this vote."), checks), source);
@@ -529,14 +581,165 @@
     if (certSigned === false) {
       return done(new Verdict("bad", T("The certificate of vote %(ref)s is not validly signed.", { ref: ref }), "", checks), source);
     }
+    if (sealed) {
+      var failed = sealedVerdict(sealed, ref, input, def);
+      if (failed) { failed.checks = checks; return done(failed, source); }
+    }
+    var code = input.kind === "receipt" ? shortCode(input.leaf) : "";
+    if (sealed && sealed.found >= 0) {
+      // A secret vote whose sealed ballot was found: what a delegate wants to know, in their words.
+      var sealedHeadline = T("Your sealed vote is in the count of %(where)s", { where: whereWords(def) });
+      var words = byTracker
+        ? T("Tracker %(tracker)s is one of the %(sealed)s sealed ballots that the tellers opened and counted.", { tracker: shortCode(fromHex(input.tracker)), sealed: N(sealed.size) })
+        : T("Your signed envelope is ballot %(number)s of %(total)s, and your sealed vote, tracker %(tracker)s, is one of the %(sealed)s sealed ballots that the tellers opened and counted.",
+            { number: number, total: N(total), tracker: shortCode(fromHex(input.tracker)), sealed: N(sealed.size) });
+      if (code) words = T("Receipt %(code)s.", { code: code }) + " " + words;
+      return done(new Verdict(sigUnchecked ? "warn" : "ok", sealedHeadline, sigUnchecked
+        ? words + " " + T("This browser cannot check Ed25519 signatures, so WeGO's signatures were not checked. The checks marked ✓ passed. For a full check, open this page in a current Chrome, Safari or Firefox, or run the verifier below.")
+        : words + " " + T("Every check below was done in this browser."), checks, question, true), source);
+    }
+    if (secret) {
+      // The envelope holds, but no tracker was given: the sealed vote itself was not looked for.
+      return done(new Verdict("warn", T("Your envelope is included as ballot %(number)s of %(total)s in the certified result of %(where)s",
+        { number: number, total: N(total), where: whereWords(def) }),
+        T("This is a secret vote: your choice was sealed apart from your envelope. To check that your sealed vote is in the count, open the receipt file saved on the phone that voted, or check the receipt under “Receipts on this phone”: they hold your tracker."),
+        checks, question, true), source);
+    }
     if (sigUnchecked) {
       return done(new Verdict("warn", headline,
         T("This browser cannot check Ed25519 signatures, so WeGO's signatures were not checked. The checks marked ✓ passed. For a full check, open this page in a current Chrome, Safari or Firefox, or run the verifier below."), checks, question),
         source);
     }
     return done(new Verdict("ok", headline, input.kind === "receipt"
-      ? T("Receipt %(code)s. Every check below was done in this browser.", { code: shortCode(input.leaf) }) : T("Every check below was done in this browser."),
+      ? T("Receipt %(code)s. Every check below was done in this browser.", { code: code }) : T("Every check below was done in this browser."),
       checks, question), source);
+  }
+
+  /* ------------------------------------------------------------------ secret votes: the sealed ballots */
+
+  /* The record's sealed ballots of a vote, as bytes; null where the record has none or one is garbled. */
+  function sealedOf(record, ref) {
+    var votes = record.secret && typeof record.secret === "object" ? record.secret.votes : null;
+    var part = votes && typeof votes === "object" && Object.prototype.hasOwnProperty.call(votes, ref) ? votes[ref] : null;
+    if (!part || typeof part !== "object" || !Array.isArray(part.sealed)) return null;
+    var bytes = part.sealed.map(b64urlDecode);
+    if (bytes.some(function (b) { return !b || !b.length; })) return null;
+    return { part: part, bytes: bytes };
+  }
+  /* Which secret vote of the record holds the sealed ballot whose SHA-256 is the tracker. */
+  async function voteOfTracker(record, trackerHex) {
+    var votes = record.secret && typeof record.secret === "object" && record.secret.votes;
+    if (!votes || typeof votes !== "object") return null;
+    var refs = Object.keys(votes);
+    for (var i = 0; i < refs.length; i++) {
+      var s = sealedOf(record, refs[i]);
+      if (!s) continue;
+      var hashes = await Promise.all(s.bytes.map(sha256));
+      if (hashes.some(function (h) { return toHex(h) === trackerHex; })) return refs[i];
+    }
+    return null;
+  }
+
+  /* A secret vote's sealed ballots against its definition and certificate (CRYPTO_DESIGN.md "Secret
+     ballots"): the tracker's sealed ballot is there, the sealed log's root and WeGO's checkpoint of
+     it, as many sealed ballots as signed envelopes, and the certificate says the same. Pushes the
+     checks; what it found, for the verdict. Never reads or shows any choice beside a tracker. */
+  async function checkSealed(record, ref, def, cert, envelopes, trackerHex, orgSpki, checks) {
+    var out = { secret: !!(def.secret && typeof def.secret === "object"), missing: false, found: null, size: 0,
+                logOk: false, signed: false, countOk: false, certOk: false, openedOk: false, tracker: trackerHex };
+    var code = trackerHex ? shortCode(fromHex(trackerHex)) : "";
+    if (!out.secret) {
+      checks.push(new Check(false, T("Vote %(ref)s is a secret ballot, as the receipt's tracker says", { ref: ref })));
+      return out;
+    }
+    var s = sealedOf(record, ref);
+    if (!s) {
+      out.missing = true;
+      checks.push(new Check(false, T("The record holds the sealed ballots of secret vote %(ref)s", { ref: ref })));
+      return out;
+    }
+    var n = out.size = s.bytes.length;
+    var leaves = await Promise.all(s.bytes.map(leafHash));   // RFC 6962: SHA-256(0x00 || sealed)
+    if (trackerHex) {
+      var trackers = await Promise.all(s.bytes.map(sha256));
+      out.found = -1;
+      for (var i = 0; i < n; i++) if (toHex(trackers[i]) === trackerHex) { out.found = i; break; }
+      checks.push(new Check(out.found >= 0, P("Your sealed vote (tracker %(code)s) is among the record's %(num)s sealed ballot",
+        "Your sealed vote (tracker %(code)s) is among the record's %(num)s sealed ballots", n, { code: code })));
+    } else {
+      checks.push(new Check(null, T("Your sealed vote was not looked for: this receipt holds no tracker. The receipt file saved on the phone that voted holds it")));
+    }
+
+    // The sealed log WeGO signed at the close: its origin, size and root, from the sealed ballots.
+    var cp = null;
+    try { cp = readCheckpoint(s.part.checkpoint); } catch (e) { cp = null; }
+    out.logOk = !!cp && cp.origin === def.origin + "/sealed" && cp.size === n &&
+                sameBytes(await treeHash(leaves, 0, n), cp.rootBytes);
+    checks.push(new Check(out.logOk, P("The record's %(num)s sealed ballot gives the root of the sealed log's checkpoint",
+      "The record's %(num)s sealed ballots give the root of the sealed log's checkpoint", n)));
+    out.signed = cp ? await verifySignature(orgSpki, CHECKPOINT_LABEL, checkpointBody(cp), cp.signature) : false;
+    if (out.signed === null) {
+      checks.push(new Check(null, T("WeGO's signature on the sealed log's checkpoint could not be checked in this browser")));
+    } else {
+      checks.push(new Check(out.signed, T("The sealed log's checkpoint is signed by WeGO")));
+    }
+
+    // One sealed ballot per signed envelope: no sealed ballot added or dropped.
+    out.countOk = n === envelopes;
+    checks.push(new Check(out.countOk, T("There are as many sealed ballots (%(sealed)s) as signed envelopes (%(envelopes)s)",
+      { sealed: N(n), envelopes: N(envelopes) })));
+
+    // The certificate counts these very sealed ballots.
+    var body = cert.body, said = body.sealed && typeof body.sealed === "object" ? body.sealed : null;
+    out.certOk = body.method === "sealed-ballots" && !!said && said.sealed === n && said.envelopes === envelopes &&
+                 !!s.part.checkpoint && canonicalize(said.checkpoint) === canonicalize(s.part.checkpoint);
+    checks.push(new Check(out.certOk, P("The certificate counts the same %(num)s sealed ballot, of the same sealed log",
+      "The certificate counts the same %(num)s sealed ballots, of the same sealed log", n)));
+
+    // What the tellers opened covers every sealed ballot, as certified (only how many: never which).
+    var opening = s.part.opening;
+    out.openedOk = !!opening && typeof opening === "object" && Array.isArray(opening.choices) && isSize(opening.invalid) &&
+                   opening.choices.length + opening.invalid === n && !!said && said.invalid === opening.invalid &&
+                   said.choices_sha256 === toHex(await sha256(enc.encode(canonicalize(opening.choices))));
+    checks.push(new Check(out.openedOk, P("The tellers opened all %(num)s sealed ballot, as the certificate says",
+      "The tellers opened all %(num)s sealed ballots, as the certificate says", n)));
+    return out;
+  }
+
+  /* The verdict of a failed sealed-ballot check, the most telling failure first; null when all held. */
+  function sealedVerdict(s, ref, input, def) {
+    var code = s.tracker ? shortCode(fromHex(s.tracker)) : "";
+    if (!s.secret) {
+      return new Verdict("bad", T("This receipt names a tracker, but vote %(ref)s is not a secret ballot.", { ref: ref }),
+        T("Only receipts of secret votes hold a tracker: this receipt was changed. Use the file saved on the phone that voted."));
+    }
+    if (s.missing) {
+      return new Verdict("bad", T("The published record lacks the sealed ballots of secret vote %(ref)s.", { ref: ref }),
+        T("Without them no sealed vote can be checked. Tell the Secretariat and the observers."));
+    }
+    if (s.found !== null && s.found < 0) {
+      return new Verdict("bad", T("Your sealed vote is not in the published record of vote %(ref)s.", { ref: ref }),
+        (input.kind === "tracker" ? "" : T("Your signed envelope is there, so your vote was received, but no sealed ballot of this vote has your tracker %(code)s.", { code: code }) + " ") +
+        T("Check that the tracker is the one your phone showed when you voted: use the receipt file saved on that phone. If it is, keep this receipt and show it to the Secretariat and the observers."));
+    }
+    if (!s.logOk) {
+      return new Verdict("bad", T("The sealed ballots in the published record do not match the sealed log WeGO signed for vote %(ref)s.", { ref: ref }),
+        T("Sealed ballots were changed, added or removed after the close. Keep this receipt and show it to the observers."));
+    }
+    if (s.signed === false) {
+      return new Verdict("bad", T("The sealed log's checkpoint of vote %(ref)s does not carry WeGO's signature.", { ref: ref }));
+    }
+    if (!s.countOk) {
+      return new Verdict("bad", T("The published record of vote %(ref)s does not have one sealed ballot per signed envelope.", { ref: ref }),
+        T("A count is right only when each member who voted has exactly one sealed ballot in it. Tell the Secretariat and the observers."));
+    }
+    if (!s.certOk) {
+      return new Verdict("bad", T("The certificate of vote %(ref)s does not count the sealed ballots of the published record.", { ref: ref }));
+    }
+    if (!s.openedOk) {
+      return new Verdict("bad", T("What the tellers opened does not match the certificate of vote %(ref)s.", { ref: ref }));
+    }
+    return null;
   }
 
   /* The certificate's organization and chair signatures over "wego-certificate/v1\n" || JCS(body). */
@@ -567,6 +770,7 @@
   var detailEl = document.getElementById("rc-detail");
   var checksEl = document.getElementById("rc-checks");
   var sourceEl = document.getElementById("rc-source");
+  var secretEl = document.getElementById("rc-secret");
   var progressEl = document.getElementById("rc-progress");
   var inputError = document.getElementById("rc-input-error");
   var checkButton = document.getElementById("rc-check");
@@ -590,6 +794,7 @@
     verdictEl.appendChild(words);
     detailEl.textContent = verdict.detail;
     detailEl.hidden = !verdict.detail;
+    secretEl.hidden = !verdict.secret;   // its words are in the page (verify.html): no choice is ever shown
     while (checksEl.firstChild) checksEl.removeChild(checksEl.firstChild);
     verdict.checks.forEach(function (c) {
       var li = document.createElement("li"), mark = document.createElement("span");
@@ -710,14 +915,25 @@
       var where = document.createElement("p"); where.className = "muted";
       where.textContent = [v.meeting, v.agenda_item ? agendaWords(v.agenda_item, v.round) : "",
                            a.ballot_number ? T("Ballot %(number)s", { number: N(a.ballot_number) }) : ""].filter(Boolean).join(" · ");
+      var tracker = typeof a.tracker === "string" && HEX64.test(a.tracker) ? a.tracker : null, secretLine = null;
+      if (tracker || a.secret) {
+        secretLine = document.createElement("p"); secretLine.className = "muted rc-stored-tracker";
+        secretLine.textContent = tracker ? T("Secret ballot · your tracker: %(code)s", { code: shortCode(fromHex(tracker)) })
+                                         : T("Secret ballot · no tracker kept with this receipt");
+      }
       var b = document.createElement("button");
       b.type = "button"; b.className = "button"; b.textContent = T("Check");
       b.setAttribute("aria-label", T("Check receipt %(code)s: %(question)s", { code: a.short_code || "", question: v.question || "" }));
       b.addEventListener("click", function () {
-        textarea.value = JSON.stringify(a.receipt, null, 1);
+        // As vote.js writes a receipt file: a secret vote's with its tracker beside the receipt.
+        var file = {};
+        for (var k in a.receipt) file[k] = a.receipt[k];
+        if (tracker) file.tracker = tracker;
+        textarea.value = JSON.stringify(file, null, 1);
         run(textarea.value);
       });
       text.appendChild(code); text.appendChild(q); text.appendChild(where);
+      if (secretLine) text.appendChild(secretLine);
       li.appendChild(text); li.appendChild(b); list.appendChild(li);
     });
     document.getElementById("rc-stored").hidden = false;
@@ -795,9 +1011,15 @@
 
   /* ------------------------------------------------------------------ a receipt QR's address, opened here */
 
+  /* A secret vote's QR address ends in #t=<tracker>: a fragment, which the browser never sends to
+     the server (the redirect from /r/... keeps it). */
   var params = new URLSearchParams(location.search);
+  var fragment = /^#t=([0-9a-f]{64})$/.exec(location.hash);
   if (/^[1-9][0-9]*$/.test(params.get("vote") || "") && HEX64.test(params.get("leaf") || "")) {
-    textarea.value = location.origin + "/r/" + params.get("vote") + "/" + params.get("leaf");
+    textarea.value = location.origin + "/r/" + params.get("vote") + "/" + params.get("leaf") + (fragment ? "#t=" + fragment[1] : "");
+    run(textarea.value);
+  } else if (fragment && root.dataset.scopeRecord) {
+    textarea.value = fragment[1];
     run(textarea.value);
   }
 })();

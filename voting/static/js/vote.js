@@ -115,6 +115,8 @@
       var byLeaf = {}, when = {};
       both[1].forEach(function (s) { byLeaf[s.leaf] = s.answer; when[s.leaf] = Date.parse(s.savedAt) || 0; });
       (both[0] ? both[0].receipts : []).forEach(function (r) {
+        var mine = byLeaf[r.receipt.leaf_hash];  // a secret vote's tracker is on this phone only
+        if (mine && mine.tracker) { r.tracker = mine.tracker; r.tracker_code = mine.tracker_code; }
         byLeaf[r.receipt.leaf_hash] = r; when[r.receipt.leaf_hash] = Date.parse(r.received_at) || 0;
       });
       if (!both[0]) show(document.getElementById("live-status"), T("The server could not be reached: these are the receipts kept on this phone."), "info");
@@ -128,11 +130,17 @@
         var where = document.createElement("p"); where.className = "muted";
         where.textContent = whereLine(r.vote.meeting, r.vote.agenda_item, r.vote.round) + " · " +
           T("Ballot %(number)s in the vote's log", { number: N(r.ballot_number) });
+        var tr = null;
+        if (r.tracker || r.secret) {
+          tr = document.createElement("p"); tr.className = "muted tracker-line";
+          tr.textContent = r.tracker ? T("Secret ballot · your tracker: %(code)s", { code: r.tracker_code || trackerCode(r.tracker) })
+                                     : T("Secret ballot · its tracker is kept only on the phone that voted.");
+        }
         var b = document.createElement("button"); b.type = "button"; b.className = "button"; b.textContent = T("Download (JSON)");
         code.id = "receipt-code-" + r.short_code;
         b.setAttribute("aria-describedby", code.id);  // which receipt, for a screen reader
-        b.addEventListener("click", function () { download("receipt-" + r.short_code + ".json", r.receipt); });
-        li.appendChild(code); li.appendChild(what); li.appendChild(where); li.appendChild(b); rlist.appendChild(li);
+        b.addEventListener("click", function () { download("receipt-" + r.short_code + ".json", receiptFile(r)); });
+        li.appendChild(code); li.appendChild(what); li.appendChild(where); if (tr) li.appendChild(tr); li.appendChild(b); rlist.appendChild(li);
       });
     });
   }
@@ -147,6 +155,40 @@
   var errorBox = document.getElementById("ballot-error");
   var kind = root.dataset.kind, seats = parseInt(root.dataset.seats || "0", 10);
   var info = null, prepared = null, pendingKey = null, chosenDone = "", signing = false;
+  // A secret ballot: the signed envelope says only "this member votes"; the choice is sealed to the
+  // tellers' key (hpke.js, ballots/sealed.py) and its SHA-256, the tracker, stays on this phone.
+  var secret = root.dataset.secret === "1", sealedChoice = null;
+
+  function trackerCode(hexText) {
+    var bytes = new Uint8Array(hexText.match(/../g).map(function (h) { return parseInt(h, 16); }));
+    var alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", out = "", bits = 0, value = 0;
+    for (var i = 0; i < bytes.length && out.length < 10; i++) {
+      value = (value << 8) | bytes[i]; bits += 8;
+      while (bits >= 5 && out.length < 10) { out += alphabet[(value >>> (bits - 5)) & 31]; bits -= 5; }
+    }
+    return out.slice(0, 5) + "-" + out.slice(5, 10);
+  }
+  function trackerOf(sealedB64) {
+    return crypto.subtle.digest("SHA-256", K.b64urlDecode(sealedB64)).then(function (d) { return K.hex(d); });
+  }
+  /* The padded plaintext (ballots/sealed.py plaintext): canonical JSON, then spaces up to the vote's size. */
+  function sealChoice(choice) {
+    var s = info.secret, body = K.encode(K.canonicalize({ v: 1, vote: info.vote, round: info.round,
+                                                           vote_sha256: info.vote_sha256, choice: choice }));
+    if (body.length > s.plaintext_bytes) return Promise.reject(new Error(T("Your choice does not fit this ballot. Reload the page and vote again.")));
+    var padded = new Uint8Array(s.plaintext_bytes);
+    padded.fill(0x20); padded.set(body);
+    var label = K.encode("wego-sealed-ballot/v1\n" + info.vote_sha256);
+    return window.WeGO.hpke.seal(K.b64urlDecode(s.teller_key), label, padded).then(function (sealed) { return K.b64url(sealed); });
+  }
+  function receiptFile(answer) {
+    // A secret vote's receipt carries the tracker beside the envelope's receipt (docs/record-format.md).
+    if (!answer.tracker) return answer.receipt;
+    var out = {};
+    for (var k in answer.receipt) out[k] = answer.receipt[k];
+    out.tracker = answer.tracker;
+    return out;
+  }
 
   /* The choice, what the confirmation says ("words") and what the receipt says of it ("done"). */
   function readChoice() {
@@ -185,13 +227,36 @@
   function loadInfo() {
     return fetch(root.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) throw new Error(T("Could not load the vote (%(status)s). Reload the page.", { status: r.status })); return r.json(); })
-      .then(function (d) { info = d; pendingKey = "wego-pending-" + d.vote; return d; });
+      .then(function (d) {
+        info = d; pendingKey = "wego-pending-" + d.vote;
+        if (!secret) return d;
+        if (!d.secret) throw new Error(T("Could not load the vote (%(status)s). Reload the page.", { status: "secret" }));
+        var hpke = window.WeGO.hpke;
+        return (hpke ? hpke.supported() : Promise.resolve(false)).then(function (ok) {
+          if (!ok) {
+            if (form) form.hidden = true;
+            document.getElementById("secret-unsupported").hidden = false;
+          }
+          return d;
+        });
+      });
   }
 
   function send(pending) {
     show(status, T("Sending your signed vote…"));
     retry.hidden = true;
     return K.postJson(info.ballots_url, pending).then(function (answer) {
+      if (!pending.sealed) return answer;
+      // The server answers the tracker it stored; it must be the hash of what this phone sealed.
+      return trackerOf(pending.sealed).then(function (mine) {
+        if (answer.tracker !== mine) {
+          var e = new Error(T("The server's tracker does not match your sealed vote. Tell the Secretariat desk at once and keep this phone as it is."));
+          e.status = 400;
+          throw e;
+        }
+        return answer;
+      });
+    }).then(function (answer) {
       localStorage.removeItem(pendingKey);
       return saveReceipt(answer).then(function () { showReceipt(answer); });
     }, function (err) {
@@ -219,7 +284,11 @@
                               : T("Ballot %(number)s in the log of this vote.", { number: N(answer.ballot_number) });
     document.getElementById("receipt-words").textContent = (chosenDone ? chosenDone + " " : "") + where;
     document.getElementById("receipt-qr").src = answer.qr;
-    document.getElementById("receipt-download").onclick = function () { download("receipt-" + answer.short_code + ".json", answer.receipt); };
+    if (answer.tracker) {
+      document.getElementById("tracker-code").textContent = answer.tracker_code || trackerCode(answer.tracker);
+      document.getElementById("tracker-box").hidden = false;
+    }
+    document.getElementById("receipt-download").onclick = function () { download("receipt-" + answer.short_code + ".json", receiptFile(answer)); };
     document.getElementById("receipt-title").focus();  // a screen reader reads the new step; Tab goes on from there
   }
 
@@ -242,8 +311,9 @@
     errorBox.hidden = true;
     try {
       var picked = readChoice();
+      sealedChoice = secret ? picked.choice : null;
       var ballot = { v: 1, vote: info.vote, round: info.round, vote_sha256: info.vote_sha256, member: info.member,
-                     delegate: info.delegate, key: info.key, choice: picked.choice, nonce: nonce() };
+                     delegate: info.delegate, key: info.key, choice: secret ? "sealed" : picked.choice, nonce: nonce() };
       prepared = K.canonicalize(ballot);
       chosenDone = picked.done;
       document.getElementById("confirm-words").textContent = picked.words;
@@ -266,12 +336,17 @@
     if (signing) return;
     signing = true;
     button.setAttribute("aria-disabled", "true");
+    var sealed = null;
     K.load(info.delegate).then(function (record) {
       if (!record) throw new Error(T("This phone does not hold your signing key. Ask the Secretariat desk for a new code to set it up again."));
       if (record.keyId !== info.key) throw new Error(T("This phone holds an older key of yours that was switched off. Ask the Secretariat desk for a new code."));
+      if (!secret) return record;
+      return sealChoice(sealedChoice).then(function (s) { sealed = s; return record; });
+    }).then(function (record) {
       return K.sign(record, "wego-ballot/v1\n", K.encode(prepared));
     }).then(function (signature) {
       var pending = { ballot: prepared, signature: signature };
+      if (sealed) pending.sealed = sealed;
       localStorage.setItem(pendingKey, JSON.stringify(pending));
       // Signed is final: from here the phone only sends these bytes (again), never a changed vote.
       document.getElementById("confirm-actions").hidden = true;
