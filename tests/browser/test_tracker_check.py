@@ -181,9 +181,9 @@ def test_a_secret_receipt_is_checked_with_its_tracker(meeting: dict[str, Any], l
     passed = _said(page, "rc-pass")
     assert passed[-6:] == [line.format(code=mine["tracker_code"]) for line in SEALED_PASSES]
     detail = page.inner_text("#rc-detail")
-    assert detail == (f"Receipt {mine['short_code']}. Your signed envelope is ballot 2 of 5, and your sealed vote, "
-                      f"tracker {mine['tracker_code']}, is one of the 5 sealed ballots that the tellers opened and "
-                      "counted. Every check below was done in this browser.")
+    assert detail == (f"Your sealed vote, tracker {mine['tracker_code']}, is one of the 5 sealed ballots that the "
+                      f"tellers opened and counted, and your signed envelope is ballot 2 of 5. Receipt {mine['short_code']}. "
+                      "Every check below was done in this browser.")
     secret_note = page.locator("#rc-secret")
     assert secret_note.is_visible()
     assert secret_note.inner_text().startswith("This page cannot show what you chose: the vote is secret.")
@@ -191,6 +191,7 @@ def test_a_secret_receipt_is_checked_with_its_tracker(meeting: dict[str, Any], l
     assert page.evaluate("document.activeElement.id") == "rc-verdict"
     page.locator("#rc-verdict").scroll_into_view_if_needed()
     shot(page, "verify-secret-included", full_page=True)
+    shot(page, "verify-secret-included-phone")  # what the phone's screen shows first: 360×740
     assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling at 360 px
 
     # The ballot API's answer as the phone keeps it ({receipt, tracker, tracker_code, ...}) reads the same.
@@ -202,7 +203,7 @@ def test_a_secret_receipt_is_checked_with_its_tracker(meeting: dict[str, Any], l
     changed = _receipt_file(mine)
     changed["tracker"] = _other_tracker(trackers, mine["tracker"])
     verdict = _check(page, json.dumps(changed, indent=2))
-    assert verdict == f"Your sealed vote is not in the published record of vote v{vote}."
+    assert verdict == f"Your sealed vote is not in the published record of Agenda 6 ({SECRET_Q})."
     assert _tone(page) == "rc-bad"
     assert page.locator("#rc-secret").is_hidden()
     code = page.evaluate("t => { const a = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'; let bits = '', out = '';"
@@ -216,6 +217,7 @@ def test_a_secret_receipt_is_checked_with_its_tracker(meeting: dict[str, Any], l
     assert _marks(page) == {"rc-pass": 8 + 5, "rc-fail": 1, "rc-skip": 0}  # the envelope and the sealed log hold
     page.locator("#rc-verdict").scroll_into_view_if_needed()
     shot(page, "verify-secret-tracker-not-found", full_page=True)
+    shot(page, "verify-secret-tracker-not-found-phone")
 
     # A tracker that is not hex at all: not a receipt, said at once.
     garbled = {**_receipt_file(mine), "tracker": mine["tracker_code"]}
@@ -248,7 +250,8 @@ def test_a_secret_receipt_is_checked_with_its_tracker(meeting: dict[str, Any], l
     qr = f"{live_server}/r/{vote}/{mine['receipt']['leaf_hash']}#t={mine['tracker']}"
     assert _check(page, qr) == f"Your sealed vote is in the count of Agenda 6 ({SECRET_Q})."
     assert _marks(page) == {"rc-pass": 4 + 6, "rc-fail": 0, "rc-skip": 1}  # no signed checkpoint in a QR code
-    assert page.inner_text("#rc-detail").startswith("Your signed envelope is ballot 2 of 5, and your sealed vote, ")
+    assert page.inner_text("#rc-detail").startswith(f"Your sealed vote, tracker {mine['tracker_code']}, is one of the 5 ")
+    assert page.inner_text("#rc-detail").endswith("your signed envelope is ballot 2 of 5. Every check below was done in this browser.")
     # The QR address without its fragment: the envelope only.
     assert _check(page, qr.split("#")[0]).startswith("Your envelope is included as ballot 2 of 5 ")
 
@@ -274,9 +277,15 @@ def test_a_secret_receipt_is_checked_with_its_tracker(meeting: dict[str, Any], l
                                       "Paste the whole receipt file to check it too"]
     assert _marks(page)["rc-fail"] == 0
     assert _check(page, changed["tracker"]) == f"No sealed vote with this tracker is in the published record of {meeting['title']}."
+    # The same page with a #t= fragment (no reload: the page follows the address's fragment).
     page.goto(f"{live_server}/verify?meeting={meeting['key']}#t={answers[0]['tracker']}")
+    page.wait_for_function("code => document.getElementById('rc-detail').textContent.includes(code)",
+                           arg=answers[0]["tracker_code"], timeout=WAIT_MS)
     assert _wait(page) == f"Your sealed vote is in the count of Agenda 6 ({SECRET_Q})."
-    assert answers[0]["tracker_code"] in page.inner_text("#rc-detail")
+    # And loaded afresh with it.
+    page.goto(f"{live_server}/verify?meeting={meeting['key']}&from=qr#t={answers[2]['tracker']}")
+    assert _wait(page) == f"Your sealed vote is in the count of Agenda 6 ({SECRET_Q})."
+    assert answers[2]["tracker_code"] in page.inner_text("#rc-detail")
 
     # Only the page, static files, the vote's whereabouts and the record were asked for; no tracker
     # was sent to the server, not even in the QR address that was opened.
@@ -362,7 +371,7 @@ def test_a_record_whose_sealed_ballots_were_tampered_with(meeting: dict[str, Any
         assert len(part["sealed"]) == 4
 
     page = tampered(drop_mine)
-    assert _check(page, json.dumps(_receipt_file(mine))) == f"Your sealed vote is not in the published record of vote v{vote}."
+    assert _check(page, json.dumps(_receipt_file(mine))) == f"Your sealed vote is not in the published record of Agenda 6 ({SECRET_Q})."
 
     # The sealed log's checkpoint given another signature (one bit of it).
     def resign(part: dict[str, Any], record: dict[str, Any]) -> None:
@@ -379,3 +388,22 @@ def test_a_record_whose_sealed_ballots_were_tampered_with(meeting: dict[str, Any
     page = tampered(lambda part, record: record["secret"]["votes"].clear())
     assert _check(page, json.dumps(_receipt_file(mine))) == (
         f"The published record lacks the sealed ballots of secret vote v{vote}.")
+
+    # A browser whose WebCrypto has no Ed25519: the sealed vote is found, the signatures are named as
+    # not checked.
+    old = new_phone()
+    old.add_init_script("""
+      const importKey = SubtleCrypto.prototype.importKey;
+      SubtleCrypto.prototype.importKey = function (format, data, algorithm, ...rest) {
+        const name = typeof algorithm === "string" ? algorithm : algorithm && algorithm.name;
+        if (name === "Ed25519") return Promise.reject(new DOMException("Algorithm: Unrecognized name", "NotSupportedError"));
+        return importKey.call(this, format, data, algorithm, ...rest);
+      };
+    """)
+    page = console.watch(old.new_page())
+    page.goto(f"{live_server}/verify")
+    assert _check(page, json.dumps(_receipt_file(mine))) == f"Your sealed vote is in the count of Agenda 6 ({SECRET_Q})."
+    assert _tone(page) == "rc-warn"
+    assert "This browser cannot check Ed25519 signatures" in page.inner_text("#rc-detail")
+    assert "WeGO's signature on the sealed log's checkpoint could not be checked in this browser" in _said(page, "rc-skip")
+    assert _marks(page)["rc-fail"] == 0

@@ -582,18 +582,18 @@
       return done(new Verdict("bad", T("The certificate of vote %(ref)s is not validly signed.", { ref: ref }), "", checks), source);
     }
     if (sealed) {
-      var failed = sealedVerdict(sealed, ref, input, def);
+      var failed = sealedVerdict(sealed, ref, input, def, question);
       if (failed) { failed.checks = checks; return done(failed, source); }
     }
     var code = input.kind === "receipt" ? shortCode(input.leaf) : "";
-    if (sealed && sealed.found >= 0) {
+    if (sealed && sealed.found !== null && sealed.found >= 0) {
       // A secret vote whose sealed ballot was found: what a delegate wants to know, in their words.
       var sealedHeadline = T("Your sealed vote is in the count of %(where)s", { where: whereWords(def) });
       var words = byTracker
         ? T("Tracker %(tracker)s is one of the %(sealed)s sealed ballots that the tellers opened and counted.", { tracker: shortCode(fromHex(input.tracker)), sealed: N(sealed.size) })
-        : T("Your signed envelope is ballot %(number)s of %(total)s, and your sealed vote, tracker %(tracker)s, is one of the %(sealed)s sealed ballots that the tellers opened and counted.",
+        : T("Your sealed vote, tracker %(tracker)s, is one of the %(sealed)s sealed ballots that the tellers opened and counted, and your signed envelope is ballot %(number)s of %(total)s.",
             { number: number, total: N(total), tracker: shortCode(fromHex(input.tracker)), sealed: N(sealed.size) });
-      if (code) words = T("Receipt %(code)s.", { code: code }) + " " + words;
+      if (code) words += " " + T("Receipt %(code)s.", { code: code });
       return done(new Verdict(sigUnchecked ? "warn" : "ok", sealedHeadline, sigUnchecked
         ? words + " " + T("This browser cannot check Ed25519 signatures, so WeGO's signatures were not checked. The checks marked ✓ passed. For a full check, open this page in a current Chrome, Safari or Firefox, or run the verifier below.")
         : words + " " + T("Every check below was done in this browser."), checks, question, true), source);
@@ -707,7 +707,7 @@
   }
 
   /* The verdict of a failed sealed-ballot check, the most telling failure first; null when all held. */
-  function sealedVerdict(s, ref, input, def) {
+  function sealedVerdict(s, ref, input, def, question) {
     var code = s.tracker ? shortCode(fromHex(s.tracker)) : "";
     if (!s.secret) {
       return new Verdict("bad", T("This receipt names a tracker, but vote %(ref)s is not a secret ballot.", { ref: ref }),
@@ -718,9 +718,10 @@
         T("Without them no sealed vote can be checked. Tell the Secretariat and the observers."));
     }
     if (s.found !== null && s.found < 0) {
-      return new Verdict("bad", T("Your sealed vote is not in the published record of vote %(ref)s.", { ref: ref }),
+      return new Verdict("bad", T("Your sealed vote is not in the published record of %(where)s", { where: whereWords(def) }),
         (input.kind === "tracker" ? "" : T("Your signed envelope is there, so your vote was received, but no sealed ballot of this vote has your tracker %(code)s.", { code: code }) + " ") +
-        T("Check that the tracker is the one your phone showed when you voted: use the receipt file saved on that phone. If it is, keep this receipt and show it to the Secretariat and the observers."));
+        T("Check that the tracker is the one your phone showed when you voted: use the receipt file saved on that phone. If it is, keep this receipt and show it to the Secretariat and the observers."),
+        [], question);
     }
     if (!s.logOk) {
       return new Verdict("bad", T("The sealed ballots in the published record do not match the sealed log WeGO signed for vote %(ref)s.", { ref: ref }),
@@ -1013,13 +1014,17 @@
 
   /* A secret vote's QR address ends in #t=<tracker>: a fragment, which the browser never sends to
      the server (the redirect from /r/... keeps it). */
-  var params = new URLSearchParams(location.search);
-  var fragment = /^#t=([0-9a-f]{64})$/.exec(location.hash);
-  if (/^[1-9][0-9]*$/.test(params.get("vote") || "") && HEX64.test(params.get("leaf") || "")) {
-    textarea.value = location.origin + "/r/" + params.get("vote") + "/" + params.get("leaf") + (fragment ? "#t=" + fragment[1] : "");
-    run(textarea.value);
-  } else if (fragment && root.dataset.scopeRecord) {
-    textarea.value = fragment[1];
-    run(textarea.value);
+  function fromAddress() {
+    var params = new URLSearchParams(location.search);
+    var fragment = /^#t=([0-9a-f]{64})$/.exec(location.hash);
+    if (/^[1-9][0-9]*$/.test(params.get("vote") || "") && HEX64.test(params.get("leaf") || "")) {
+      textarea.value = location.origin + "/r/" + params.get("vote") + "/" + params.get("leaf") + (fragment ? "#t=" + fragment[1] : "");
+      run(textarea.value);
+    } else if (fragment && root.dataset.scopeRecord) {
+      textarea.value = fragment[1];
+      run(textarea.value);
+    }
   }
+  fromAddress();
+  window.addEventListener("hashchange", function () { if (/^#t=/.test(location.hash)) fromAddress(); });
 })();
