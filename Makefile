@@ -42,6 +42,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/tally.py
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/cast.py
+	$(BIN)/python bench/secret.py --members 100 --rounds 2
 	$(BIN)/python bench/load.py --quick
 	$(BIN)/python bench/crash.py --quick
 

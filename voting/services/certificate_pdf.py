@@ -52,6 +52,12 @@ def render(view: dict[str, Any]) -> bytes:
     if body.get("method") == "show-of-hands":
         pdf.set_font(sans, "B", 11)
         pdf.cell(w, 6, t("Counted by a show of hands: not signed by delegates."), new_x="LMARGIN", new_y="NEXT")
+    if body.get("method") == "sealed-ballots":
+        sealed = body["sealed"]
+        invalid = f", {sealed['invalid']} of them invalid (counted as abstentions)" if sealed["invalid"] else ""
+        pdf.multi_cell(w, 6, t(f"Secret ballot: {sealed['envelopes']} signed envelopes; {sealed['sealed']} sealed ballots "
+                               f"opened with the tellers' key {sealed['teller_key_id']}{invalid}."),
+                       new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font(sans, "B", 11)
     pdf.cell(w, 6, t("How the statute decided it"), new_x="LMARGIN", new_y="NEXT")

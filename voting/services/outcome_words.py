@@ -86,7 +86,8 @@ def memorandum_sentence(body: dict[str, Any], definition: dict[str, Any], title:
     present = len(body["roll"]["present"])
     article = (o.get("explanation") or [{}])[-1].get("article", "")
     labels = labels_of(definition)
-    method = " (counted by a show of hands)" if body.get("method") == "show-of-hands" else ""
+    method = {"show-of-hands": " (counted by a show of hands)", "sealed-ballots": " (by secret ballot)"}.get(
+        str(body.get("method")), "")
     if decision == "adopted" and "consent" in counts:
         when = o.get("adopted_at") or ""
         return (f"{who} adopted {title} by written consent, {counts.get('consent', 0)} of {present} members "
