@@ -10,6 +10,13 @@ Resolutions by written consent (Art. 16.3) are votes of kind "written-consent" i
 record's "written_consent" section gives, for each, the time each logged answer was received (the
 recount finds the moment of adoption from them, I-5) and every late answer, which must be a valid
 signed answer received after the certified moment of adoption or after the deadline.
+
+A secret vote's ballots are signed envelopes (choice "sealed"); the record's "secret" section
+gives, per secret vote, its sealed ballots in tracker order, the sealed log's signed checkpoint and
+what the tellers opened (the choices sorted, never beside a tracker), and the tellers' keys, with
+the private part where the meeting published it. The verifier rebuilds the sealed log, checks one
+sealed ballot per envelope, re-opens every sealed ballot when the key is published, and recounts
+from the opened choices.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from ballots.canonical import (
     Ballot,
     InvalidBallot,
     NotCanonical,
+    canonical_bytes,
     parse_ballot,
     parse_canonical,
     sha256_hex,
@@ -36,6 +44,7 @@ from ballots.canonical import (
 from ballots.certificate import (
     CASTING_VOTE_KEYS,
     METHODS,
+    SEALED_BALLOTS,
     SHOW_OF_HANDS,
     SHOW_OF_HANDS_KEYS,
     STAFF_MEMBER,
@@ -59,10 +68,27 @@ from ballots.recount import (
 )
 from ballots.registry import ACTIVE, UNKNOWN, KeyRegistry, RegistryError
 from ballots.rules import BODIES, RuleSet, RuleSetError, load_rule_set_file
-from ballots.signatures import BALLOT_LABEL, ED25519, InvalidKey, PublicKey, b64url_decode
+from ballots.sealed import (
+    ENC_SIZE,
+    ENVELOPE_CHOICE,
+    PAD_BLOCK,
+    SUITE_NAME,
+    TAG_SIZE,
+    SealedError,
+    TellerKey,
+    lay_onto_voters,
+    open_all,
+    plaintext_bytes_for,
+    sort_choices,
+    tracker,
+    tracker_code,
+    tracker_leaf,
+)
+from ballots.signatures import BALLOT_LABEL, ED25519, InvalidKey, PublicKey, b64url_decode, b64url_encode
 from ballots.tally import CaseError, Outcome
 
-__all__ = ["RECORD_TYPE", "RECORD_VERSION", "Check", "Report", "VoteLine", "verify_receipt", "verify_record"]
+__all__ = ["RECORD_TYPE", "RECORD_VERSION", "Check", "Report", "VoteLine", "find_tracker", "verify_receipt",
+           "verify_record"]
 
 RECORD_VERSION = 1
 RECORD_TYPE = "wego-election-record"
@@ -81,6 +107,12 @@ WRITTEN_DEFINITION_KEYS = DEFINITION_KEYS | {"text", "text_sha256", "attachments
 WRITTEN_ENTRY_KEYS = frozenset({"vote", "received_at", "late"})
 LATE_ENTRY_KEYS = BALLOT_ENTRY_KEYS | {"received_at"}
 ROLL_KEYS = frozenset({"members", "present", "total", "quorum_required"})
+# A secret ballot (CRYPTO_DESIGN.md "Secret ballots", docs/record-format.md "Secret votes").
+SECRET_DEFINITION_KEYS = frozenset({"teller_key", "teller_key_id", "suite", "plaintext_bytes"})
+SECRET_KEYS = frozenset({"teller_keys", "votes"})
+TELLER_KEY_KEYS = frozenset({"key_id", "public_key", "private_key"})
+SECRET_VOTE_KEYS = frozenset({"sealed", "checkpoint", "opening"})
+OPENING_KEYS = frozenset({"choices", "invalid"})
 
 _RULE_SET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -144,7 +176,7 @@ class Report:
             word = "ballot" if v.ballots == 1 else "ballots"
             lines.append(f"{v.label}: {v.ballots} {word}, {root}, recount: {v.recount} — {verdict}")
         for c in self.checks:
-            if c.ok and c.check == "written consent":
+            if c.ok and c.check in ("written consent", "sealed ballots"):
                 lines.append(f"{c.scope[:1].upper()}{c.scope[1:]}: {c.detail}")
         failures = self.failures
         if failures:
@@ -156,8 +188,11 @@ class Report:
                          "Do not rely on this record; ask the Secretariat for the original file.")
         elif self.checks:
             lines.append("")
+            sealed = any(c.check == "sealed ballots" for c in self.checks)
             lines.append(f"RESULT: OK: all {len(self.checks)} checks hold. Every ballot signature, log root, "
-                         "checkpoint, recount and certificate signature verifies.")
+                         "checkpoint, recount and certificate signature verifies"
+                         + (", and every secret vote has one sealed ballot per envelope in its signed sealed log."
+                            if sealed else "."))
         else:
             lines.append("RESULT: FAILED: nothing could be checked.")
         return "\n".join(lines)
@@ -190,6 +225,11 @@ class _Context:
     # The "written_consent" section by vote id, and the record's written-consent votes as verified.
     written: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     written_votes: dict[str, _Vote] = field(default_factory=dict)
+    # The "secret" section: the tellers' keys by key id (None: listed but unreadable), each secret
+    # vote's sealed ballots by vote id, and the secret votes the record's items hold.
+    teller_keys: dict[str, TellerKey | None] = field(default_factory=dict)
+    secret: dict[str, Any] = field(default_factory=dict)
+    secret_seen: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -211,6 +251,11 @@ class _Vote:
     show: dict[str, int] | None = None
     recount: str = "not certified"
     leaf_members: list[str | None] = field(default_factory=list)
+    # A secret vote: its sealed ballots as verified, and why its choices cannot be counted (or None).
+    sealed: list[bytes] | None = None
+    sealed_checkpoint: dict[str, Any] | None = None
+    opening: dict[str, Any] | None = None
+    sealed_problem: str | None = None
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -330,9 +375,7 @@ def _verify(record: Any, c: _Collector, tmp: Path, rulesets_dir: str | Path | No
     ctx.rules_dir.mkdir()
     _rule_sets(c, ctx, record.get("rule_sets"), tmp, rulesets_dir)
     ctx.registry = _registry(c, record.get("registry"))
-    if record.get("secret", {}) != {}:
-        c.fail("record", "reserved", "The record holds secret-ballot data, which this verifier version does not "
-                                     "check; use a newer verifier.")
+    _read_secret(c, ctx, record.get("secret", {}))
     _read_written(c, ctx, record.get("written_consent", []))
     items = record.get("items")
     if not isinstance(items, list):
@@ -341,6 +384,9 @@ def _verify(record: Any, c: _Collector, tmp: Path, rulesets_dir: str | Path | No
     for index, item in enumerate(items):
         _verify_item(c, ctx, item, index)
     _verify_written(c, ctx)
+    for ref in sorted(set(ctx.secret) - ctx.secret_seen):
+        c.fail(f"secret, vote {ref}", "vote", f"The record's secret section holds sealed ballots of vote {ref}, which is "
+                                              "not a secret vote of this record.")
     return _meeting_label(ctx.meeting)
 
 
@@ -490,7 +536,7 @@ def _verify_item(c: _Collector, ctx: _Context, item: Any, index: int) -> None:
         d = v.definition
         label = f"Agenda {item_scope.removeprefix('agenda ')}, vote {v.ref}"
         if d is not None:
-            label += f" (round {d.get('round')})"
+            label += f" (round {d.get('round')}{', secret ballot' if d.get('secret') else ''})"
         c.votes.append(VoteLine(v.scope, label, v.ballots, v.root, v.recount))
 
 
@@ -565,9 +611,39 @@ def _definition_problems(d: Mapping[str, Any]) -> list[str]:
     if parse_time(d["opened_at"]) is None:
         problems.append("The definition's opened_at must be an RFC 3339 UTC time.")
     if d["secret"] is not False:
-        problems.append("A secret ballot is not part of this record format version.")
+        problems.extend(_secret_definition_problems(d))
     if kind in WRITTEN_KINDS:
         problems.extend(_written_definition_problems(d))
+    return problems
+
+
+def _secret_definition_problems(d: Mapping[str, Any]) -> list[str]:
+    """A secret vote's definition: the tellers' public key its choices are sealed to, the HPKE suite,
+    and one plaintext length for every choice (docs/crypto-formats.md "Sealed ballots")."""
+    secret = d["secret"]
+    if d["kind"] in WRITTEN_KINDS:
+        return ["A resolution by written consent is signed openly; it cannot be a secret ballot."]
+    if not isinstance(secret, Mapping) or set(secret) != SECRET_DEFINITION_KEYS:
+        return ["The definition's secret is false, or {\"teller_key\", \"teller_key_id\", \"suite\", "
+                "\"plaintext_bytes\"} for a secret ballot."]
+    problems = []
+    try:
+        key = TellerKey.from_b64(secret["teller_key"]) if isinstance(secret["teller_key"], str) else None
+    except SealedError:
+        key = None
+    if key is None:
+        problems.append("The secret vote's teller_key is not a raw X25519 public key in base64url.")
+    elif secret["teller_key_id"] != key.key_id:
+        problems.append(f"The secret vote's teller_key_id {_short(secret['teller_key_id'])} is not the id of its "
+                        f"teller_key ({key.key_id}).")
+    if secret["suite"] != SUITE_NAME:
+        problems.append(f"The secret vote's HPKE suite {_short(secret['suite'])} is not {SUITE_NAME}.")
+    size = secret["plaintext_bytes"]
+    if type(size) is not int or size < PAD_BLOCK or size % PAD_BLOCK:
+        problems.append(f"The secret vote's plaintext_bytes must be a whole multiple of {PAD_BLOCK}.")
+    elif isinstance(d["options"], list) and size < plaintext_bytes_for(d):
+        problems.append(f"The secret vote's plaintext_bytes {size} is too short for its longest possible choice "
+                        f"({plaintext_bytes_for(d)} bytes needed).")
     return problems
 
 
@@ -680,6 +756,8 @@ def _verify_vote(c: _Collector, ctx: _Context, item_scope: str, agenda: Any, ent
     _verify_ballots(c, ctx, v, entry["ballots"])
     _verify_log(c, ctx, v, entry["checkpoints"])
     v.casting = _verify_casting(c, ctx, v, entry["casting_vote"])
+    if d["secret"] is not False:
+        _verify_sealed(c, ctx, v)
     return v
 
 
@@ -737,9 +815,14 @@ def _verify_ballots(c: _Collector, ctx: _Context, v: _Vote, ballots: Any) -> Non
             problems.append(("roll", f"{b.member} is not a voting member on the vote's roll."))
         elif b.member not in present:
             problems.append(("roll", f"{b.member} was not on the roll of members present when the vote opened."))
-        problem = choice_problem(d, b.choice)
-        if problem is not None:
-            problems.append(("choice", f"The ballot's choice is not valid: {problem}."))
+        if d["secret"] is not False:
+            if b.choice != ENVELOPE_CHOICE:
+                problems.append(("choice", "In a secret ballot the signed ballot is an envelope whose choice is "
+                                           f"\"{ENVELOPE_CHOICE}\"; this one shows a choice."))
+        else:
+            problem = choice_problem(d, b.choice)
+            if problem is not None:
+                problems.append(("choice", f"The ballot's choice is not valid: {problem}."))
         if reg is not None:
             problems.extend(_key_problems(reg, b.key, b.delegate, b.member, def_seq, e["registry_seq"], data,
                                           signature, written=d["kind"] in WRITTEN_KINDS))
@@ -959,6 +1042,213 @@ def _verify_casting(c: _Collector, ctx: _Context, v: _Vote, entry: Any) -> str |
     return str(b.choice)
 
 
+# --- secret ballots -----------------------------------------------------------------------------
+
+
+def _read_secret(c: _Collector, ctx: _Context, section: Any) -> None:
+    """The record's secret section: the tellers' keys, and each secret vote's sealed ballots (checked
+    with its vote). Empty when the meeting had no secret vote."""
+    if isinstance(section, Mapping) and not section:
+        return
+    if not isinstance(section, Mapping) or set(section) != SECRET_KEYS or not isinstance(section["teller_keys"], list) \
+            or not isinstance(section["votes"], Mapping):
+        c.fail("secret", "format", "The record's secret section is {} or {\"teller_keys\": [...], \"votes\": {...}}.")
+        return
+    for k, entry in enumerate(section["teller_keys"]):
+        scope = f"secret, tellers' key #{k + 1}"
+        if not isinstance(entry, Mapping) or set(entry) != TELLER_KEY_KEYS or not isinstance(entry["key_id"], str):
+            c.fail(scope, "format", "A tellers' key is {\"key_id\", \"public_key\", \"private_key\"} (private_key "
+                                    "null unless the meeting published it after the count).")
+            continue
+        key_id = entry["key_id"]
+        scope = f"secret, tellers' key {key_id}"
+        if key_id in ctx.teller_keys:
+            c.fail(scope, "format", f"The record lists the tellers' key {key_id} twice.")
+            continue
+        ctx.teller_keys[key_id] = None
+        private = entry["private_key"]
+        if not isinstance(entry["public_key"], str) or not (private is None or isinstance(private, str)):
+            c.fail(scope, "format", "The tellers' public and private keys are base64url text (private_key may be null).")
+            continue
+        try:
+            key = TellerKey.from_b64(entry["public_key"], private)
+        except SealedError as exc:
+            c.fail(scope, "tellers' key", f"The tellers' key does not read: {exc}.")
+            continue
+        if key.key_id != key_id:
+            c.fail(scope, "tellers' key", f"The key id {key_id} is not the id of its public key ({key.key_id}).")
+            continue
+        ctx.teller_keys[key_id] = key
+        c.ok(scope, "tellers' key", "X25519 public key" + (", with its private key, published after the count"
+                                                           if key.private is not None else "; private key not published"))
+    ctx.secret = dict(section["votes"])
+
+
+def _sealed_bytes(part: Mapping[str, Any], size: int) -> tuple[list[bytes], list[str]]:
+    """The sealed ballots of a vote's secret part, and what is wrong with them."""
+    sealed = part.get("sealed")
+    if not isinstance(sealed, list):
+        return [], ["The sealed ballots must be a list, in tracker order."]
+    out: list[bytes] = []
+    problems: list[str] = []
+    want = ENC_SIZE + size + TAG_SIZE
+    for i, text in enumerate(sealed):
+        try:
+            data = b64url_decode(text)
+            if b64url_encode(data) != text:
+                raise ValueError("not in canonical base64url")
+        except (ValueError, TypeError) as exc:
+            problems.append(f"Sealed ballot {i + 1} is not base64url text ({exc}).")
+            continue
+        if len(data) != want:
+            problems.append(f"Sealed ballot {i + 1} is {len(data)} bytes long, not the vote's {want} "
+                            f"(32-byte encapsulated key, {size}-byte padded plaintext, 16-byte tag).")
+        out.append(data)
+    trackers = [tracker(b) for b in out]
+    if any(b <= a for a, b in zip(trackers, trackers[1:], strict=False)):
+        problems.append("The sealed ballots are not in strictly increasing tracker order: one is out of order or "
+                        "appears twice.")
+    return out, problems
+
+
+def _verify_sealed(c: _Collector, ctx: _Context, v: _Vote) -> None:
+    """A secret vote's sealed ballots: the sealed log WeGO signed at the close, one sealed ballot per
+    envelope, what the tellers opened (re-opened when the key is published), and the choices the
+    recount runs on: the opened choices laid onto the envelopes' members, both in sorted order."""
+    d = v.definition
+    assert d is not None
+    secret = d["secret"]
+    ref = d["vote"]
+    scope = f"{v.scope}, sealed ballots"
+    ctx.secret_seen.add(ref)
+    counted, v.choices = v.choices, {}
+    v.sealed_problem = "its sealed ballots do not verify (see above)"
+    key_id = secret["teller_key_id"]
+    if key_id not in ctx.teller_keys:
+        c.fail(scope, "tellers' key", f"The record's secret section does not list the tellers' key {key_id} the "
+                                      "vote's choices are sealed to.")
+    else:
+        listed = ctx.teller_keys[key_id]
+        if listed is not None and listed.public_b64 != secret["teller_key"]:
+            c.fail(scope, "tellers' key", f"The tellers' key {key_id} listed in the record is not the one in the "
+                                          "vote's definition.")
+    part = ctx.secret.get(ref)
+    if not isinstance(part, Mapping) or set(part) != SECRET_VOTE_KEYS:
+        c.fail(scope, "format", f"The record's secret section holds no {{\"sealed\", \"checkpoint\", \"opening\"}} "
+                                f"for secret vote {ref}: its sealed ballots are missing.")
+        return
+    size = secret["plaintext_bytes"]
+    sealed, problems = _sealed_bytes(part, size)
+    for p in problems:
+        c.fail(scope, "format", p)
+    n = len(sealed)
+    bad = len(problems)
+    try:
+        cp = Checkpoint.from_json(part["checkpoint"])
+    except InvalidCheckpoint as exc:
+        c.fail(scope, "sealed log", f"The sealed log's checkpoint does not read: {exc}")
+        return
+    origin = f"{d['origin']}/sealed"
+    if cp.origin != origin:
+        c.fail(scope, "sealed log", f"The sealed log's checkpoint is of the log {cp.origin!r}, not of {origin!r}.")
+        bad += 1
+    if ctx.org is None or not cp.verify(ctx.org):
+        c.fail(scope, "sealed log", "The sealed log's checkpoint is not signed by the organization key.")
+        bad += 1
+    if not problems:
+        root = _prefix_roots([tracker_leaf(b) for b in sealed], {n})[n]
+        if cp.size != n or cp.root != root:
+            c.fail(scope, "sealed log", f"The record's {n} sealed ballots give the root {root.hex()[:12]}…, but the "
+                                        f"signed checkpoint says {cp.size} ballots with root {cp.root.hex()[:12]}…: "
+                                        "sealed ballots were changed, added or removed after the close.")
+            bad += 1
+    v.sealed, v.sealed_checkpoint = sealed, part["checkpoint"]
+    if n != v.ballots:
+        c.fail(scope, "one sealed ballot per envelope", f"The vote has {v.ballots} signed envelopes but {n} sealed "
+                                                         "ballots: a sealed ballot was added or dropped.")
+        bad += 1
+    opening = part["opening"]
+    if opening is None:
+        v.sealed_problem = "the tellers have not opened its sealed ballots"
+        if not bad:
+            c.ok(scope, "sealed ballots", f"{n} sealed ballots, one per envelope, rebuild the sealed log WeGO signed "
+                                          "at the close; not opened yet")
+        return
+    if not isinstance(opening, Mapping) or set(opening) != OPENING_KEYS or not isinstance(opening["choices"], list) \
+            or type(opening["invalid"]) is not int or opening["invalid"] < 0:
+        c.fail(scope, "opening", "What the tellers opened is {\"choices\": [...], \"invalid\": <count>} or null.")
+        return
+    choices, invalid = opening["choices"], opening["invalid"]
+    if len(choices) + invalid != n:
+        c.fail(scope, "opening", f"The tellers opened {len(choices)} valid and {invalid} invalid sealed ballots, but "
+                                 f"the record holds {n}.")
+        bad += 1
+    if list(sort_choices(choices)) != choices:
+        c.fail(scope, "opening", "The opened choices are not in sorted order: their order must say nothing of which "
+                                 "sealed ballot held which.")
+        bad += 1
+    wrong = [p for p in (choice_problem(d, ch) for ch in choices) if p is not None]
+    if wrong:
+        c.fail(scope, "opening", f"{len(wrong)} opened choice{'s are' if len(wrong) != 1 else ' is'} not valid for "
+                                 f"this vote: {wrong[0]}.")
+        bad += 1
+    key = ctx.teller_keys.get(key_id)
+    reopened = ""
+    if key is not None and key.private is not None and not problems:
+        try:
+            mine = open_all(key, sealed, d, v.sha256, choice_problem)
+        except SealedError as exc:
+            c.fail(scope, "re-opening", f"The sealed ballots cannot be re-opened with the published key: {exc}.")
+            bad += 1
+        else:
+            if mine.to_json() != {"choices": choices, "invalid": invalid}:
+                c.fail(scope, "re-opening", f"Re-opened with the published tellers' key, the sealed ballots hold "
+                                            f"{len(mine.choices)} valid and {mine.invalid} invalid choices, not the "
+                                            f"{len(choices)} and {invalid} the tellers published: the opening is "
+                                            "not what the sealed ballots say.")
+                bad += 1
+            reopened = "; re-opened with the published tellers' key, the same choices"
+    elif key is not None:
+        reopened = "; the tellers' key is not published, so the opening is taken as the tellers certified it"
+    if bad:
+        return
+    try:
+        v.choices = lay_onto_voters(sorted(counted), {"choices": choices, "invalid": invalid}, d)
+    except SealedError as exc:
+        c.fail(scope, "opening", f"The opened choices cannot be counted: {exc}.")
+        return
+    v.opening = {"choices": choices, "invalid": invalid}
+    v.sealed_problem = None
+    c.ok(scope, "sealed ballots", f"{n} sealed ballots, one per envelope, rebuild the sealed log WeGO signed at the "
+                                  f"close; {len(choices)} opened valid, {invalid} invalid{reopened}")
+
+
+def _sealed_certificate_problems(v: _Vote, body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A certificate's method and sealed figures against the vote: a secret vote is certified by
+    the method sealed-ballots, counting the record's sealed log and opening."""
+    d = v.definition
+    assert d is not None
+    method = body.get("method")
+    if d["secret"] is False:
+        if method == SEALED_BALLOTS or "sealed" in body:
+            return [("method", "The vote is not a secret ballot, but its certificate counts sealed ballots.")]
+        return []
+    if method != SEALED_BALLOTS:
+        return [("method", f"The vote is a secret ballot, but its certificate's method is {_short(method)}, not "
+                           f"{SEALED_BALLOTS!r}.")]
+    if v.sealed_problem is not None:
+        return [("sealed", f"The certificate cannot be checked against the sealed ballots: {v.sealed_problem}.")]
+    assert v.opening is not None and v.sealed is not None
+    want = {"teller_key_id": d["secret"]["teller_key_id"], "envelopes": v.ballots, "sealed": len(v.sealed),
+            "invalid": v.opening["invalid"], "checkpoint": v.sealed_checkpoint,
+            "choices_sha256": sha256_hex(canonical_bytes(v.opening["choices"]))}
+    said = body.get("sealed")
+    if not isinstance(said, Mapping):
+        return [("sealed", "A sealed-ballots certificate says what the tellers opened (its \"sealed\").")]
+    return [("sealed", f"The certificate's sealed {key} is {_short(said.get(key))}, but the record's sealed ballots "
+                       f"give {_short(value)}.") for key, value in want.items() if said.get(key) != value]
+
+
 # --- certificates and the recount ---------------------------------------------------------------
 
 
@@ -1016,6 +1306,10 @@ def _recount(ctx: _Context, votes: list[_Vote], j: int) -> Outcome | str:
     rounds = [votes[k] for k in positions]
     if any(not r.casting_ok for r in rounds):
         return "a casting vote of this ballot does not verify"
+    sealed = next((r for r in rounds if r.sealed_problem is not None), None)
+    if sealed is not None:
+        return f"secret round {sealed.definition['round'] if sealed.definition else '?'} cannot be counted: " \
+               f"{sealed.sealed_problem}"
     castings = {r.definition["round"]: r.casting for r in rounds if r.casting is not None and r.definition}
     casting: Any = None
     if castings:
@@ -1113,7 +1407,11 @@ def _verify_certificate(c: _Collector, ctx: _Context, votes: list[_Vote], j: int
                                   "logged in this vote.")
     elif show is not None:
         fail("show of hands", "Only a show-of-hands certificate carries show-of-hands counts.")
+    for check, problem in _sealed_certificate_problems(v, body):
+        fail(check, problem)
     try:
+        if v.sealed_problem is not None:
+            raise CaseError(f"the secret vote cannot be counted: {v.sealed_problem}")
         counts = counts_summary(d, {} if v.show is not None else v.choices, v.show)
     except CaseError as exc:
         fail("counts", f"The counts cannot be recomputed: {exc}")
@@ -1314,13 +1612,81 @@ def _leaves(ballots: Any) -> list[bytes]:
     return leaves
 
 
+def _split_tracker(receipt_json: Any) -> tuple[Any, Any]:
+    """A secret vote's receipt file is the envelope's receipt with the tracker beside it."""
+    if isinstance(receipt_json, Mapping) and "tracker" in receipt_json:
+        return {k: x for k, x in receipt_json.items() if k != "tracker"}, receipt_json["tracker"]
+    return receipt_json, None
+
+
+def _sealed_log(record: Any, ref: str, d: Mapping[str, Any], org_key: PublicKey) -> tuple[list[str], list[str]]:
+    """A secret vote's trackers in the record, in sealed-log order, and what is wrong with its sealed
+    log (the sealed ballots must rebuild the root of the signed checkpoint of the sealed log)."""
+    secret = d.get("secret")
+    section = record.get("secret") if isinstance(record, Mapping) else None
+    votes = section.get("votes") if isinstance(section, Mapping) else None
+    part = votes.get(ref) if isinstance(votes, Mapping) else None
+    if not isinstance(secret, Mapping) or not isinstance(part, Mapping):
+        return [], [f"The record holds no sealed ballots of vote {ref}."]
+    size = secret.get("plaintext_bytes")
+    sealed, problems = _sealed_bytes(part, size if type(size) is int else 0)
+    try:
+        cp = Checkpoint.from_json(part.get("checkpoint"))  # type: ignore[arg-type]
+    except InvalidCheckpoint as exc:
+        return [tracker(b) for b in sealed], [*problems, f"The sealed log's checkpoint of vote {ref} does not read: {exc}"]
+    n = len(sealed)
+    if cp.origin != f"{d.get('origin')}/sealed" or not cp.verify(org_key):
+        problems.append(f"The sealed log's checkpoint of vote {ref} is not WeGO's signed checkpoint of that log.")
+    elif cp.size != n or cp.root != _prefix_roots([tracker_leaf(b) for b in sealed], {n})[n]:
+        problems.append(f"The record's sealed ballots of vote {ref} do not rebuild the signed root of its sealed log.")
+    return [tracker(b) for b in sealed], problems
+
+
+def _tracker_problems(record: Any, ref: str, d: Mapping[str, Any], tracker_hex: Any, org_key: PublicKey) -> list[str]:
+    if not isinstance(tracker_hex, str) or not _HEX64.fullmatch(tracker_hex):
+        return ["The receipt's tracker is not 64 lowercase hex characters."]
+    if not isinstance(d.get("secret"), Mapping):
+        return [f"The receipt names a tracker, but vote {ref} is not a secret ballot."]
+    trackers, problems = _sealed_log(record, ref, d, org_key)
+    if tracker_hex not in trackers:
+        problems.append(f"No sealed ballot of vote {ref} in the record has the tracker {tracker_code(tracker_hex)}: "
+                        "the sealed vote this receipt names is not in the count.")
+    return problems
+
+
+def find_tracker(record: Any, tracker_hex: str) -> tuple[str | None, list[str]]:
+    """Which secret vote of the record holds the sealed ballot with this tracker, and what is wrong
+    with that vote's sealed log; (None, why) when no vote holds it."""
+    if not isinstance(tracker_hex, str) or not _HEX64.fullmatch(tracker_hex.lower()):
+        return None, ["A tracker is 64 hex characters (the receipt file saved on the phone holds it)."]
+    tracker_hex = tracker_hex.lower()
+    org = record.get("organization") if isinstance(record, Mapping) else None
+    try:
+        org_key = PublicKey.from_spki_b64(org["public_key"])  # type: ignore[index]
+    except (InvalidKey, TypeError, KeyError):
+        return None, ["The record's organization key cannot be read, so no tracker can be checked against it."]
+    section = record.get("secret") if isinstance(record, Mapping) else None
+    votes = section.get("votes") if isinstance(section, Mapping) else None
+    for ref in votes if isinstance(votes, Mapping) else {}:
+        found = _find_vote(record, ref)
+        if found is None:
+            continue
+        trackers, problems = _sealed_log(record, ref, found[1], org_key)
+        if tracker_hex in trackers:
+            return ref, problems
+    return None, [f"No secret vote of this record ({_meeting_label(record.get('meeting'))}) has a sealed ballot with "
+                  f"the tracker {tracker_code(tracker_hex)}."]
+
+
 def verify_receipt(record: Any, receipt_json: Any) -> list[str]:
     """What is wrong with a delegate's receipt against a record, in words; empty when it holds.
 
     The receipt's vote must be in the record, its leaf the record's ballot at its index, its
     inclusion proof valid against its signed checkpoint, that checkpoint the record's own of that
-    size, and consistent with the final checkpoint the certificate certifies.
+    size, and consistent with the final checkpoint the certificate certifies. A secret vote's
+    receipt may carry the tracker beside it: its sealed ballot must be in the vote's sealed log.
     """
+    receipt_json, tracker_hex = _split_tracker(receipt_json)
     try:
         receipt = Receipt.from_json(receipt_json)
     except InvalidReceipt as exc:
@@ -1337,6 +1703,8 @@ def verify_receipt(record: Any, receipt_json: Any) -> list[str]:
                 "another meeting's record, or the vote is missing from this one."]
     entry, d = found
     problems = check_receipt(receipt, org_key, origin=d.get("origin"))
+    if tracker_hex is not None:
+        problems.extend(_tracker_problems(record, receipt.vote, d, tracker_hex, org_key))
     try:
         leaves = _leaves(entry.get("ballots"))
     except ValueError as exc:
@@ -1377,8 +1745,13 @@ def verify_receipt(record: Any, receipt_json: Any) -> list[str]:
 
 def receipt_summary(receipt_json: Any) -> str:
     """A line naming the receipt's ballot, for the verifier's output."""
+    receipt_json, tracker_hex = _split_tracker(receipt_json)
     try:
         receipt = Receipt.from_json(receipt_json)
     except InvalidReceipt:
         return "the receipt"
-    return f"the ballot at leaf {receipt.index} of vote {receipt.vote} (code {short_code(receipt.leaf_hash)})"
+    line = f"the ballot at leaf {receipt.index} of vote {receipt.vote} (code {short_code(receipt.leaf_hash)})"
+    if isinstance(tracker_hex, str) and _HEX64.fullmatch(tracker_hex):
+        line = f"the envelope at leaf {receipt.index} of vote {receipt.vote} (code {short_code(receipt.leaf_hash)}) " \
+               f"and its sealed vote (tracker {tracker_code(tracker_hex)})"
+    return line

@@ -1,6 +1,6 @@
 """The offline verifier of a meeting's election record, and of a delegate's receipt against it.
 
-    python -m ballots.verify RECORD.json [--receipt RECEIPT.json] [--rulesets DIR]
+    python -m ballots.verify RECORD.json [--receipt RECEIPT.json] [--tracker TRACKER] [--rulesets DIR]
 
 Prints a report a person can read: a line per vote and every failure named by agenda item, vote,
 entry and check. Exit status: 0 when every check holds, 1 when one fails, 2 when a file cannot be
@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ballots.record import receipt_summary, verify_receipt, verify_record
+from ballots.record import find_tracker, receipt_summary, verify_receipt, verify_record
+from ballots.sealed import tracker_code
 
 OK, FAILED, UNREADABLE = 0, 1, 2
 
@@ -64,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "cannot be read.")
     parser.add_argument("record", help="the election record (JSON), as published by the Secretariat")
     parser.add_argument("--receipt", metavar="RECEIPT", help="a delegate's receipt (JSON) to check against the record")
+    parser.add_argument("--tracker", metavar="TRACKER", action="append", default=[],
+                        help="a secret vote's tracker (64 hex characters, as the phone's receipt file holds it): "
+                             "its sealed ballot must be in the signed sealed log of one of the record's secret votes "
+                             "(may be given more than once)")
     parser.add_argument("--rulesets", metavar="DIR", help="a directory of trusted rule-set files: each rule set "
                                                           "in the record must be byte for byte the same")
     args = parser.parse_args(argv)
@@ -89,6 +94,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"RECEIPT: OK: {receipt_summary(receipt)} is in the log, and that log is consistent with the "
                   "certified final checkpoint.")
+    for t in args.tracker:
+        ref, problems = find_tracker(record, t.strip())
+        print()
+        if ref is None or problems:
+            print(f"TRACKER: FAILED: {t.strip()[:16]}…:")
+            for p in problems:
+                print(f"  {p}")
+            status = FAILED
+        else:
+            print(f"TRACKER: OK: the sealed ballot with tracker {tracker_code(t.strip().lower())} is in the sealed log of "
+                  f"vote {ref}, whose signed checkpoint its sealed ballots rebuild.")
     return status
 
 

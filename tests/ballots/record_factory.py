@@ -26,6 +26,7 @@ from typing import Any
 
 from ballots.canonical import canonical_bytes, sha256_hex
 from ballots.certificate import (
+    SEALED_BALLOTS,
     SHOW_OF_HANDS,
     SIGNED_BALLOTS,
     add_chair_signature,
@@ -38,9 +39,27 @@ from ballots.checkpoint import Checkpoint, vote_origin
 from ballots.client import DeviceKey
 from ballots.log import CompactRange, ballot_entry, leaf_hash
 from ballots.receipts import Receipt
-from ballots.recount import YES_NO_KINDS, ballot_rounds, counts_summary, rule_parameters, tally_votes
+from ballots.recount import (
+    YES_NO_KINDS,
+    ballot_rounds,
+    choice_problem,
+    counts_summary,
+    rule_parameters,
+    tally_votes,
+)
 from ballots.registry import ENROL, KeyRegistry, RegistryEvent
 from ballots.rules import RULESETS_DIR, load_rule_set, quorum_required
+from ballots.sealed import (
+    ENVELOPE_CHOICE,
+    SUITE_NAME,
+    TellerKey,
+    lay_onto_voters,
+    open_all,
+    plaintext_bytes_for,
+    seal,
+    tracker,
+    tracker_leaf,
+)
 from ballots.signatures import BALLOT_LABEL, OrgKey, b64url_encode
 
 STAFF = "staff"
@@ -124,6 +143,13 @@ class SimVote:
     casting_choice: str | None = None
     show_of_hands: dict[str, int] | None = None
     certificate: dict[str, Any] | None = None
+    # A secret vote: the tellers' key, the sealed ballots (in tracker order once closed), the sealed
+    # log's checkpoint and what the tellers opened; each member's tracker (the phone's, for tests).
+    teller: TellerKey | None = None
+    sealed: list[bytes] = field(default_factory=list)
+    sealed_checkpoint: dict[str, Any] | None = None
+    opening: dict[str, Any] | None = None
+    trackers: dict[str, str] = field(default_factory=dict)
 
     @property
     def round(self) -> int:
@@ -167,6 +193,9 @@ class MeetingSim:
                 self.by_member[holder.member] = holder
         self.staff = {CHAIR: self.delegates[CHAIR], SECRETARY_GENERAL: self.delegates[SECRETARY_GENERAL]}
         self.items: dict[str, dict[str, Any]] = {}
+        # The tellers' keys of secret votes; published: their private parts go into the record.
+        self.teller_keys: list[TellerKey] = []
+        self.published_keys: set[str] = set()
 
     # ---- time and keys
 
@@ -219,8 +248,9 @@ class MeetingSim:
 
     def open_vote(self, agenda: str, agenda_title: str, kind: str, question: str,
                   options: Sequence[tuple[str, str]] = (), *, seats: int | None = None,
-                  same_roll_as: SimVote | None = None) -> SimVote:
-        """Open a vote on an agenda item, freezing the roll and the registry head (casting.open_vote)."""
+                  same_roll_as: SimVote | None = None, secret: TellerKey | None = None) -> SimVote:
+        """Open a vote on an agenda item, freezing the roll and the registry head (casting.open_vote);
+        secret: a secret ballot, its choices sealed to this tellers' key."""
         item = self.items.setdefault(agenda, {"agenda_item": {"number": agenda, "title": agenda_title,
                                                               "decision": AGENDA_DECISION[kind]}, "votes": []})
         number = len(item["votes"]) + 1
@@ -230,8 +260,13 @@ class MeetingSim:
         definition = vote_definition(ref, self.meeting, item["agenda_item"], number, kind, question, options, seats,
                                      self.rule_set.id, roll, (len(self.registry), self.registry.head), self.tick(),
                                      host=self.host)
+        if secret is not None:
+            definition["secret"] = {"teller_key": secret.public_b64, "teller_key_id": secret.key_id,
+                                    "suite": SUITE_NAME, "plaintext_bytes": plaintext_bytes_for(definition)}
+            if secret not in self.teller_keys:
+                self.teller_keys.append(secret)
         data = canonical_bytes(definition)
-        vote = SimVote(ref, agenda, data, json.loads(data), sha256_hex(data))
+        vote = SimVote(ref, agenda, data, json.loads(data), sha256_hex(data), teller=secret)
         vote.checkpoints.append(Checkpoint(definition["origin"], 0, vote.state.root()).sign(self.org).to_json())
         item["votes"].append(vote)
         return vote
@@ -262,17 +297,67 @@ class MeetingSim:
     def cast(self, vote: SimVote, member: str, choice: Any, *, holder: Holder | None = None) -> dict[str, Any]:
         """The member's delegate (or `holder`) signs and casts a ballot; the receipt."""
         holder = holder or self.by_member[member]
+        if vote.teller is not None:
+            return self.cast_sealed(vote, member, choice, holder=holder)
         data, signature = self.sign_ballot(vote, holder, choice, member=member)
         vote.choices.setdefault(member, choice)
         return self.append(vote, data, signature, holder.key.key_id)
+
+    def seal(self, vote: SimVote, choice: Any) -> bytes:
+        """A choice sealed to the vote's tellers' key, as the phone seals it."""
+        assert vote.teller is not None
+        return seal(vote.teller, vote.ref, vote.round, vote.sha256, choice, vote.data["secret"]["plaintext_bytes"])
+
+    def cast_sealed(self, vote: SimVote, member: str, choice: Any, *, holder: Holder | None = None,
+                    sealed: bytes | None = None) -> dict[str, Any]:
+        """A secret vote: the member signs an envelope (choice "sealed") and seals the choice apart;
+        the receipt carries the tracker beside it, as the phone's receipt file does."""
+        holder = holder or self.by_member[member]
+        data, signature = self.sign_ballot(vote, holder, ENVELOPE_CHOICE, member=member)
+        sealed = self.seal(vote, choice) if sealed is None else sealed
+        vote.choices.setdefault(member, ENVELOPE_CHOICE)
+        vote.sealed.append(sealed)
+        vote.trackers.setdefault(member, tracker(sealed))
+        receipt = self.append(vote, data, signature, holder.key.key_id)
+        if self.keep_receipts:
+            vote.receipts[-1] = {**receipt, "tracker": tracker(sealed)}
+        return {**receipt, "tracker": tracker(sealed)}
 
     def cast_all(self, vote: SimVote, choices: Mapping[str, Any]) -> None:
         """Cast one ballot per member, in the order given."""
         for member, choice in choices.items():
             self.cast(vote, member, choice)
 
-    def close(self, vote: SimVote) -> None:
+    def close(self, vote: SimVote, *, open_sealed: bool = True) -> None:
+        """Close; a secret vote's sealed log is written in tracker order and signed, and the tellers
+        open it (unless open_sealed is False: the key is held elsewhere)."""
         vote.closed_at = self.tick()
+        if vote.teller is None:
+            return
+        vote.sealed.sort(key=tracker)
+        state = CompactRange()
+        for item in vote.sealed:
+            state = state.append(tracker_leaf(item))
+        vote.sealed_checkpoint = Checkpoint(f"{vote.data['origin']}/sealed", state.size, state.root()) \
+            .sign(self.org).to_json()
+        if open_sealed:
+            self.open_sealed(vote)
+
+    def open_sealed(self, vote: SimVote) -> None:
+        """The tellers open the sealed ballots: the sorted valid choices and how many were invalid."""
+        assert vote.teller is not None
+        vote.opening = open_all(vote.teller, vote.sealed, vote.data, vote.sha256, choice_problem).to_json()
+
+    def publish_key(self, key: TellerKey) -> None:
+        """The meeting publishes the tellers' private key after the count."""
+        self.published_keys.add(key.key_id)
+
+    def counted_choices(self, vote: SimVote) -> dict[str, Any]:
+        """What the tally runs on: a secret vote's opened choices laid onto its envelopes' members."""
+        if vote.teller is None:
+            return vote.choices
+        assert vote.opening is not None, "open the sealed ballots first"
+        return lay_onto_voters(list(vote.choices), vote.opening, vote.data)
 
     def cast_casting_vote(self, vote: SimVote, choice: str) -> dict[str, Any]:
         """The Secretary General's signed casting vote on a tied vote (Art. 12.7)."""
@@ -292,7 +377,8 @@ class MeetingSim:
         casting: Any = None
         if castings:
             casting = next(iter(castings.values())) if vote.data["kind"] in YES_NO_KINDS else castings
-        return tally_votes([r.data for r in rounds], [{} if r.show_of_hands else r.choices for r in rounds],
+        return tally_votes([r.data for r in rounds],
+                           [{} if r.show_of_hands else self.counted_choices(r) for r in rounds],
                            casting, [r.show_of_hands for r in rounds], rulesets_dir=self.rulesets_dir)
 
     def certify(self, vote: SimVote, *, show_of_hands: Mapping[str, int] | None = None,
@@ -309,18 +395,40 @@ class MeetingSim:
             show = {"counts": dict(vote.show_of_hands), "recorded_by": RECORDER, "confirmed_by": CONFIRMER}
         body = build_body(
             vote.definition, outcome=outcome,
-            counts=counts_summary(vote.data, {} if vote.show_of_hands else vote.choices, vote.show_of_hands),
+            counts=counts_summary(vote.data, {} if vote.show_of_hands else self.counted_choices(vote),
+                                  vote.show_of_hands),
             checkpoint=vote.checkpoints[-1], rule_set=self.rule_set,
             parameters=rule_parameters(self.rule_set, vote.data["kind"], self.meeting["body"]),
             registry_seq=len(self.registry), registry_head=self.registry.head, closed_at=vote.closed_at,
             certified_at=self.tick(), chair_holder=chair.ref, chair_key_id=chair.key.key_id,
-            method=SHOW_OF_HANDS if show else SIGNED_BALLOTS, show_of_hands=show, casting_vote=vote.casting_vote)
+            method=SHOW_OF_HANDS if show else SEALED_BALLOTS if vote.teller is not None else SIGNED_BALLOTS,
+            show_of_hands=show, casting_vote=vote.casting_vote, sealed=self.sealed_summary(vote))
         doc = sign_by_organization(body, self.org)
         # The chair's browser signs the exact bytes chair_message gives (label included).
         signature = chair.key.sign(b"", chair_message(body))
         vote.certificate = add_chair_signature(doc, chair.key.key_id, signature,
                                                public_key=self.registry.public_key(chair.key.key_id))
         return vote.certificate
+
+    def sealed_summary(self, vote: SimVote) -> dict[str, Any] | None:
+        """What a secret vote's certificate says of its sealed ballots (certification.sealed_summary)."""
+        if vote.teller is None:
+            return None
+        assert vote.opening is not None and vote.sealed_checkpoint is not None
+        return {"teller_key_id": vote.teller.key_id, "envelopes": len(vote.ballots), "sealed": len(vote.sealed),
+                "invalid": vote.opening["invalid"], "checkpoint": vote.sealed_checkpoint,
+                "choices_sha256": sha256_hex(canonical_bytes(vote.opening["choices"]))}
+
+    def secret_section(self) -> dict[str, Any]:
+        """The record's secret section, as record_export.secret_section writes it."""
+        votes = {v.ref: {"sealed": [b64url_encode(b) for b in sorted(v.sealed, key=tracker)],
+                         "checkpoint": v.sealed_checkpoint, "opening": v.opening}
+                 for item in self.items.values() for v in item["votes"] if v.teller is not None}
+        if not votes:
+            return {}
+        keys = [{"key_id": k.key_id, "public_key": k.public_b64,
+                 "private_key": k.private_b64 if k.key_id in self.published_keys else None} for k in self.teller_keys]
+        return {"teller_keys": keys, "votes": votes}
 
     # ---- the record
 
@@ -346,7 +454,7 @@ class MeetingSim:
                 for item in self.items.values()
             ],
             "written_consent": [],
-            "secret": {},
+            "secret": self.secret_section(),
         }
         return json.loads(json.dumps(record))
 

@@ -369,10 +369,10 @@ def test_a_vote_listed_twice_fails(excom):
     assert any(c.check == "unique" for c in report.failures)
 
 
-def test_reserved_sections_and_bad_shapes_fail(excom):
+def test_bad_sections_and_shapes_fail(excom):
     record = excom.record()
     record["secret"] = {"trackers": []}
-    assert [c.check for c in verify_record(record).failures] == ["reserved"]
+    assert [(c.scope, c.check) for c in verify_record(record).failures] == [("secret", "format")]
     assert not verify_record([]).ok and verify_record([]).failures[0].scope == "record"
     assert not verify_record({}).ok
     broken = excom.record()
