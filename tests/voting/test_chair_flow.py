@@ -5,6 +5,7 @@ the Art. 12.11 fall-back."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from datetime import date
@@ -204,3 +205,100 @@ def test_a_ga_tie_repeated_ends_in_the_art_12_11_fallback(app: Any, session: Any
     record = record_export.build_record(small_ga["meeting"], certified_only=True)
     report = verify_record(record)
     assert report.ok, report.to_text()
+
+
+@pytest.fixture
+def demo_ga(app: Any, session: Any, make_staff: Any) -> dict[str, Any]:
+    """The demo General Assembly of 2017 (secret elections by default), a quorum of its full members
+    checked in with phones, the chair's laptop and the Secretariat's."""
+    load_demo()
+    meeting = session.scalars(select(Meeting).where(Meeting.key == "ga-2017")).one()
+    assert meeting.secret_elections
+    members = [m for m in attendance.voting_members(meeting) if any(d.is_voting for d in m.delegates)]
+    need = attendance.roll(meeting).quorum_required
+    phones: dict[str, Phone] = {}
+    for member in members[: need + 2]:
+        rep = next(d for d in member.delegates if d.is_voting)
+        attendance.set_presence(meeting, rep, True, via="desk")
+        session.commit()
+        phones[member.name] = phone_for(app, session, rep)
+    session.commit()
+    return {"meeting": meeting, "phones": phones, "chair": staff_device(app, make_staff, "chair"),
+            "secretariat": staff_device(app, make_staff, "secretariat")}
+
+
+def test_the_demo_ga_elects_excom_by_secret_ballot_and_its_record_verifies(
+        app: Any, session: Any, demo_ga: dict[str, Any], tmp_path: Any) -> None:
+    """Issue 9's "done when" over HTTP (the browser version is tests/browser/test_secret_election.py):
+    the tellers' key leaves the server before the close, the key file opens the sealed ballots, the
+    chair certifies, the key is published, and the offline verifier re-opens and recounts."""
+    import json
+
+    from ballots.sealed import tracker
+
+    meeting, phones, chair, desk = demo_ga["meeting"], demo_ga["phones"], demo_ga["chair"], demo_ga["secretariat"]
+    item = next(i for i in meeting.agenda if i.decision.value == "excom-election")
+    page = chair.client.get(f"/chair/meetings/{meeting.id}").get_data(as_text=True)
+    assert "Secret ballot" in page
+    from voting.services import chairing
+
+    candidates = [c.option.id for c in chairing.candidates_for(item)]
+    assert len(candidates) == 11 and all(f'value="{c}"' in page for c in candidates)
+    # 20 seats less the president city and seven vice presidents: the 11 candidates are each approved or not.
+    vote_id = open_vote(chair, item.id, "Elect the Executive Committee members for 2017-2020", candidates,
+                        seats=12, secret=True)
+    vote = session.get(Vote, vote_id)
+    assert vote.is_secret and json.loads(vote.definition)["kind"] == "excom-approval"
+    options = [o["id"] for o in json.loads(vote.definition)["options"]]
+    kind = json.loads(vote.definition)["kind"]
+    receipts = {}
+    for i, (name, phone) in enumerate(phones.items()):
+        if kind == "excom-approval":
+            choice: Any = {o: ("yes" if (i + k) % 3 else "no") for k, o in enumerate(options)}
+        else:
+            choice = options[i % len(options): i % len(options) + 1]
+        receipts[name] = phone.vote(vote_id, choice)
+        assert receipts[name]["tracker"]
+    # Turnout only, while open: no partial counts on the chair's page.
+    live = chair.client.get(f"/chair/votes/{vote_id}").get_data(as_text=True)
+    assert f'<span id="t-voted">{len(phones)}</span> of' in live and "Secret ballot" in live
+
+    # The Secretariat keeps the key file and removes the server's copy; the count then waits for it.
+    key_file = desk.client.post(f"/meetings/{meeting.id}/tellers/export").get_data()
+    assert json.loads(key_file)["private_key"]
+    removed = desk.client.post(f"/meetings/{meeting.id}/tellers/remove",
+                               data={"key_file": (io.BytesIO(key_file), "wego-teller-key.json")},
+                               content_type="multipart/form-data")
+    assert removed.status_code == 302
+    _close(chair, vote_id)
+    early = chair.client.post(f"/api/chair/votes/{vote_id}/certificate", json={})
+    assert early.status_code == 409 and "tellers' key" in early.get_json()["message"]
+    opened = chair.client.post(f"/chair/votes/{vote_id}/open-sealed",
+                               data={"key_file": (io.BytesIO(key_file), "wego-teller-key.json")},
+                               content_type="multipart/form-data")
+    assert opened.status_code == 302, opened.get_data(as_text=True)
+    chair.certify(vote_id)
+    published = desk.client.post(f"/meetings/{meeting.id}/tellers/publish", data={
+        "confirm": "1", "key_file": (io.BytesIO(key_file), "wego-teller-key.json")}, content_type="multipart/form-data")
+    assert published.status_code == 302, published.get_data(as_text=True)
+
+    session.expire_all()
+    record = record_export.build_record(meeting, certified_only=True)
+    report = verify_record(record)
+    assert report.ok, report.to_text()
+    assert "re-opened with the published tellers' key" in report.to_text()
+    ref = f"v{vote_id}"
+    sealed = record["secret"]["votes"][ref]["sealed"]
+    from ballots.signatures import b64url_decode
+
+    assert sorted(r["tracker"] for r in receipts.values()) == [tracker(b64url_decode(s)) for s in sealed]
+
+    # An observer's run of the offline verifier, with one delegate's receipt file (tracker beside it).
+    out, receipt = tmp_path / "record.json", tmp_path / "receipt.json"
+    out.write_text(json.dumps(record), encoding="utf-8")
+    first = next(iter(receipts.values()))
+    receipt.write_text(json.dumps({**first["receipt"], "tracker": first["tracker"]}), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "ballots.verify", str(out), "--receipt", str(receipt),
+                          "--tracker", first["tracker"]], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "RECEIPT: OK" in run.stdout and "TRACKER: OK" in run.stdout
