@@ -315,3 +315,13 @@ def test_the_command_line_checks_a_tracker(sim: MeetingSim, record: dict, tmp_pa
     assert "RECEIPT: OK: the envelope at leaf" in done.stdout
     bad = run("--tracker", "ab" * 32)
     assert bad.returncode == 1 and "TRACKER: FAILED" in bad.stdout
+
+
+def test_a_secret_record_matches_the_published_schema(record: dict) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "docs/record.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(record, schema)
+    broken = copy.deepcopy(record)
+    broken["secret"]["votes"]["v202"]["member"] = "m101"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
