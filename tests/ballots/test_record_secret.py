@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 
-from ballots.record import _secret_definition_problems, find_tracker, receipt_summary, verify_receipt, verify_record
+from ballots.record import (
+    _secret_definition_problems,
+    find_tracker,
+    receipt_summary,
+    verify_receipt,
+    verify_record,
+)
 from ballots.sealed import TellerKey, plaintext_bytes_for, seal, tracker
 from ballots.signatures import OrgKey, b64url_decode, b64url_encode
 from tests.ballots.record_factory import MeetingSim, block_ballots, spread
