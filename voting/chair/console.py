@@ -319,8 +319,14 @@ def tellers_page(meeting_id: int) -> Any:
     from ..services import tellers
 
     meeting = _meeting(meeting_id)
+    current = tellers.current(meeting)
+    # The secret votes sealed to the current key, and where each stands: whoever keeps the key file
+    # sees which votes still wait for it, and when every one is counted (before publishing it).
+    sealed_votes = [v for v in db.session.scalars(select(Vote).where(Vote.meeting_id == meeting.id, Vote.is_secret)
+                                                  .order_by(Vote.opened_at)).all()
+                    if current is not None and tellers._vote_key_id(v) == current.key_id]
     return render_template("chair/tellers.html", meeting=meeting, keys=tellers.keys_of(meeting),
-                           current=tellers.current(meeting))
+                           current=current, sealed_votes=sealed_votes)
 
 
 @bp.post("/meetings/<int:meeting_id>/tellers/default")

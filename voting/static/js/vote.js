@@ -154,7 +154,7 @@
   var retry = document.getElementById("retry-button");
   var errorBox = document.getElementById("ballot-error");
   var kind = root.dataset.kind, seats = parseInt(root.dataset.seats || "0", 10);
-  var info = null, prepared = null, pendingKey = null, chosenDone = "", signing = false;
+  var info = null, prepared = null, pendingKey = null, chosenDone = "", chosenLines = null, signing = false;
   // A secret ballot: the signed envelope says only "this member votes"; the choice is sealed to the
   // tellers' key (hpke.js, ballots/sealed.py) and its SHA-256, the tracker, stays on this phone.
   var secret = root.dataset.secret === "1", sealedChoice = null;
@@ -180,6 +180,16 @@
     padded.fill(0x20); padded.set(body);
     var label = K.encode("wego-sealed-ballot/v1\n" + info.vote_sha256);
     return window.WeGO.hpke.seal(K.b64urlDecode(s.teller_key), label, padded).then(function (sealed) { return K.b64url(sealed); });
+  }
+  /* Words of a choice: plain text, or one line per candidate (an approval ballot of many candidates). */
+  function putWords(el, text, lines) {
+    while (el.firstChild) el.removeChild(el.firstChild);
+    el.classList.toggle("choice-lines", !!lines);
+    if (!lines) { el.textContent = text; return; }
+    lines.forEach(function (line, i) {
+      if (i) el.appendChild(document.createTextNode(" "));
+      var span = document.createElement("span"); span.textContent = line; el.appendChild(span);
+    });
   }
   function receiptFile(answer) {
     // A secret vote's receipt carries the tracker beside the envelope's receipt (docs/record-format.md).
@@ -211,7 +221,9 @@
         if (!sel) throw new Error(T("Answer yes, no or abstain for %(name)s.", { name: fs.dataset.label }));
         choice[fs.dataset.candidate] = sel.value; words.push(fs.dataset.label + ": " + said[sel.value]);
       });
-      return { choice: choice, words: words.join("; ") + ".", done: words.join("; ") + "." };
+      // Shown one candidate a line (the text, read aloud or copied, stays "A: yes; B: no.").
+      var lines = words.map(function (w, i) { return w + (i < words.length - 1 ? ";" : "."); });
+      return { choice: choice, words: words.join("; ") + ".", done: words.join("; ") + ".", lines: lines };
     }
     var sel = form.querySelector('input[name="choice"]:checked');
     if (!sel) throw new Error(T("Choose one answer first."));
@@ -282,7 +294,8 @@
     // What was chosen, when this page still shows it (not after a reload that re-sent a pending ballot).
     var where = answer.replay ? T("Ballot %(number)s in the log of this vote (confirmed again).", { number: N(answer.ballot_number) })
                               : T("Ballot %(number)s in the log of this vote.", { number: N(answer.ballot_number) });
-    document.getElementById("receipt-words").textContent = (chosenDone ? chosenDone + " " : "") + where;
+    if (chosenDone && chosenLines) putWords(document.getElementById("receipt-words"), "", chosenLines.concat([where]));
+    else putWords(document.getElementById("receipt-words"), (chosenDone ? chosenDone + " " : "") + where, null);
     document.getElementById("receipt-qr").src = answer.qr;
     if (answer.tracker) {
       document.getElementById("tracker-code").textContent = answer.tracker_code || trackerCode(answer.tracker);
@@ -315,8 +328,8 @@
       var ballot = { v: 1, vote: info.vote, round: info.round, vote_sha256: info.vote_sha256, member: info.member,
                      delegate: info.delegate, key: info.key, choice: secret ? "sealed" : picked.choice, nonce: nonce() };
       prepared = K.canonicalize(ballot);
-      chosenDone = picked.done;
-      document.getElementById("confirm-words").textContent = picked.words;
+      chosenDone = picked.done; chosenLines = picked.lines || null;
+      putWords(document.getElementById("confirm-words"), picked.words, chosenLines);
       document.getElementById("confirm-json").textContent = prepared;
       form.hidden = true; confirmBox.hidden = false;
       document.getElementById("confirm-title").focus();  // the next step is read out; Tab reaches the buttons
@@ -325,7 +338,7 @@
     }
   });
   document.getElementById("back-button").addEventListener("click", function () {
-    confirmBox.hidden = true; form.hidden = false; prepared = null; chosenDone = "";
+    confirmBox.hidden = true; form.hidden = false; prepared = null; chosenDone = ""; chosenLines = null;
     var back = form.querySelector("input:checked") || form.querySelector("input");
     if (back) back.focus();
   });
