@@ -183,6 +183,9 @@ def _vote_on_the_phone(page: Any, base: str, vote_id: int, city: str, ballot: di
     expect(page.locator("h1")).to_have_text(QUESTION)
     expect(page.locator("#secret-note")).to_contain_text("Secret ballot.")
     expect(page.locator("#secret-unsupported")).to_be_hidden()
+    # Whom the phone votes for is the city it represents, not a candidate (Ulaanbaatar is both).
+    expect(page.locator("#ballot")).to_contain_text(f"You vote on behalf of {city}. One vote per member")
+    expect(page.locator(".approval-help")).to_have_text("For each candidate, answer yes, no or abstain.")
     assert page.locator("fieldset.approval").count() == len(CANDIDATES)
     if snap:
         shot(page, "secret-phone-ballot")
