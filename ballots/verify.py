@@ -55,6 +55,18 @@ def read_json(path: str) -> Any:
         raise Unreadable(f"{path} is not valid JSON: {exc}") from None
 
 
+def _verdict(what: str, subject: str, problems: list[str], holds: str) -> bool:
+    """Print "WHAT: OK: subject holds." or "WHAT: FAILED: subject:" and each problem; whether it held."""
+    print()
+    if problems:
+        print(f"{what}: FAILED: {subject}:")
+        for p in problems:
+            print(f"  {p}")
+        return False
+    print(f"{what}: OK: {subject} {holds}.")
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Verify a record (and a receipt); print the report; return the exit status."""
     parser = argparse.ArgumentParser(
@@ -85,26 +97,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = OK if report.ok else FAILED
     if receipt is not None:
         problems = verify_receipt(record, receipt)
-        print()
-        if problems:
-            print(f"RECEIPT: FAILED: {receipt_summary(receipt)}:")
-            for p in problems:
-                print(f"  {p}")
-            status = FAILED
-        else:
-            print(f"RECEIPT: OK: {receipt_summary(receipt)} is in the log, and that log is consistent with the "
-                  "certified final checkpoint.")
-    for t in args.tracker:
-        ref, problems = find_tracker(record, t.strip())
-        print()
-        if ref is None or problems:
-            print(f"TRACKER: FAILED: {t.strip()[:16]}…:")
-            for p in problems:
-                print(f"  {p}")
-            status = FAILED
-        else:
-            print(f"TRACKER: OK: the sealed ballot with tracker {tracker_code(t.strip().lower())} is in the sealed log of "
-                  f"vote {ref}, whose signed checkpoint its sealed ballots rebuild.")
+        ok = _verdict("RECEIPT", receipt_summary(receipt), problems,
+                      "is in the log, and that log is consistent with the certified final checkpoint")
+        status = status if ok else FAILED
+    for t in (t.strip().lower() for t in args.tracker):
+        ref, problems = find_tracker(record, t)
+        ok = _verdict("TRACKER", f"the sealed ballot with tracker {tracker_code(t) if ref else t[:16] + '…'}",
+                      problems, f"is in the sealed log of vote {ref}, whose signed checkpoint its sealed ballots rebuild")
+        status = status if ok else FAILED
     return status
 
 

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from ballots.client import VotingClient
+from tests.browser.pages import sign_in
 from voting.models import Delegate, Meeting
 from voting.services import attendance, identity, roster
 from voting.services import meetings as meeting_service
@@ -81,11 +82,7 @@ def _chair(browser: Any, base: str, console: Any) -> Any:
     """The chair's laptop: signed in at /login, with a WebCrypto device key made at /account/device."""
     context = browser.new_context(viewport=LAPTOP)
     page = console.watch(context.new_page())
-    page.goto(f"{base}/login")
-    page.fill("#username", "chair")
-    page.fill("#password", CHAIR_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/", timeout=WAIT_MS)
+    sign_in(page, base, "chair", CHAIR_PASSWORD)
     page.goto(f"{base}/account/device")
     page.get_by_role("button", name="Create a key on this device").click()
     page.wait_for_function("() => document.body.innerText.includes('Your key')", timeout=WAIT_MS)

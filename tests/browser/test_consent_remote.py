@@ -20,6 +20,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from tests.browser.pages import sign_in
 from voting.models import Ballot, Resolution, ResolutionState
 from voting.services import consent, roster
 
@@ -103,11 +104,7 @@ def test_remote_answer_from_the_emailed_link(live_server: str, app: Any, session
     # The Secretariat follows the answers on a laptop: who has answered, never what, while open.
     laptop = browser.new_context(viewport=LAPTOP)
     desk = console.watch(laptop.new_page())
-    desk.goto(f"{live_server}/login")
-    desk.fill("#username", "secretariat")
-    desk.fill("#password", PASSWORD)
-    desk.get_by_role("button", name="Sign in").click()
-    desk.wait_for_url(f"{live_server}/", timeout=WAIT_MS)
+    sign_in(desk, live_server, "secretariat", PASSWORD)
     desk.goto(f"{live_server}/resolutions/{rid}")
     expect(desk.locator(".consent-progress")).to_contain_text("1 of 3 members have answered")
     expect(desk.locator(f"#m{reps[2].member_id}")).to_contain_text("Answered")

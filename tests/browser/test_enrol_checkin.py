@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from tests.browser.pages import sign_in
 from voting.models import Delegate, DeviceKey, Meeting, Member
 from voting.qr import qr_png
 from voting.services import identity, roster
@@ -142,11 +143,7 @@ def _staff_login(browser: Any, base: str, console: Any, username: str, viewport:
     """A staff browser signed in through the sign-in form at /login."""
     context = browser.new_context(viewport=viewport)
     page = console.watch(context.new_page())
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", CHAIR_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/", timeout=WAIT_MS)
+    sign_in(page, base, username, CHAIR_PASSWORD)
     assert f"Test {username}" in page.locator(".topbar").inner_text()
     page.close()
     return context

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, select
+from sqlalchemy import select
 
 from ballots.client import VotingClient
 from ballots.sealed import ENVELOPE_CHOICE, TellerKey, seal, tracker
 from ballots.signatures import b64url_decode, b64url_encode
 from tests.voting import casting_fixtures
 from tests.voting.casting_fixtures import CANDIDATES, HOST_CITY_OPTIONS, Scenario, fresh, writes
+from tests.voting.privacy import all_rows, assert_only_sealed_ballots_hold
 
 db_context, live_server, scenario = casting_fixtures.db_context, casting_fixtures.live_server, casting_fixtures.scenario
 
@@ -399,24 +400,6 @@ def test_publishing_the_key_waits_for_the_count_and_then_a_new_key_is_used(scena
 # ---------------------------------------------------------------- nothing joins a member to a choice
 
 
-def _all_rows() -> dict[str, list[dict[str, Any]]]:
-    """Every row of every table, as plain values (read by reflection, so new tables are covered)."""
-    from voting.extensions import db
-
-    meta = MetaData()
-    meta.reflect(bind=db.engine)
-    s = fresh()
-    return {name: [dict(r._mapping) for r in s.execute(table.select()).all()] for name, table in meta.tables.items()}
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
-    if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    return str(value)
-
-
 def test_no_row_log_line_or_record_field_joins_a_member_to_a_choice(scenario: Scenario, caplog: Any) -> None:
     """A simulated election: afterwards the sealed choices are only in sealed_ballot (tracker, bytes,
     log position), nothing else in the database or the server's log lines names a tracker or the
@@ -438,16 +421,10 @@ def test_no_row_log_line_or_record_field_joins_a_member_to_a_choice(scenario: Sc
     _close(scenario, vote_id)
 
     # The table of sealed choices has no column that could name a member, a delegate, a time or an order of arrival.
-    rows = _all_rows()
-    assert set(rows["sealed_ballot"][0]) == {"vote_id", "tracker", "sealed", "leaf_index"}
+    rows = all_rows(fresh())
     trackers = {v["tracker"] for v in sent.values()}
-    needles = trackers | {v["sealed"] for v in sent.values()} | {v["tracker"][:20] for v in sent.values()}
-    for table, table_rows in rows.items():
-        if table == "sealed_ballot":
-            continue
-        for row in table_rows:
-            text = " ".join(_text(v) for v in row.values())
-            assert not any(n in text for n in needles), f"{table} row names a sealed choice: {row}"
+    needles = trackers | {v["sealed"] for v in sent.values()} | {t[:20] for t in trackers}
+    assert_only_sealed_ballots_hold(rows, needles)
     raw = {bytes(r["sealed"]) for r in rows["sealed_ballot"]}
     assert all(b64url_decode(v["sealed"]) in raw for v in sent.values())
     for envelope in rows["ballot"]:

@@ -140,9 +140,7 @@ def open_sealed(vote_id: int) -> Any:
     """The tellers open a closed secret vote's sealed ballots: with the server's key, or the key file."""
     from ..services import tellers
 
-    upload = request.files.get("key_file")
-    text = upload.read(64 * 1024) if upload is not None and upload.filename else (request.form.get("key_text") or None)
-    opening = tellers.open_vote(_vote(vote_id), text)
+    opening = tellers.open_vote(_vote(vote_id), _uploaded_key())
     flash(f"The sealed ballots are opened: {len(opening['choices'])} valid, {opening['invalid']} invalid.", "success")
     return redirect(url_for("console.vote_page", vote_id=vote_id))
 
