@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -242,5 +243,63 @@ def test_open_vote_close_certify_and_the_projector_shows_the_result(
         shot(page, "chair-memorandum", full_page=True)
     finally:
         hall.close()
+        page.context.close()
+    assert not console.unexpected()
+
+
+def test_a_turnout_poll_answered_during_the_close_keeps_the_chairs_confirmation(
+        app: Any, live_server: str, browser: Any, session: Any, make_member: Any, make_staff: Any,
+        console: Any, monkeypatch: Any) -> None:
+    """The chair presses "Close the vote" while the page's turnout poll is on its way; the poll
+    answers "closed" before the close's own answer is back. The page must not reload over the close:
+    a reload cancels the form's navigation, and with it the answer that says what the close did (or
+    why it was refused). Both answers are held back here, so the race happens every time."""
+    from playwright.sync_api import expect
+
+    make_staff("chair", username="chair", password=CHAIR_PASSWORD)
+    meeting_id, phones = _meeting(session, make_member, live_server)
+    page = _chair(browser, live_server, console)
+    try:
+        page.goto(f"{live_server}/chair/meetings/{meeting_id}")
+        page.locator(".agenda-item", has_text=TITLE).get_by_role("button", name="Open the vote").click()
+        page.wait_for_url(re.compile(r"/chair/votes/\d+$"), timeout=WAIT_MS)
+        vote_id = int(page.url.rsplit("/", 1)[1])
+        for name, choice in CHOICES.items():
+            phones[name].cast(vote_id, choice)
+        expect(page.locator("#t-voted")).to_have_text("3", timeout=WAIT_MS)
+
+        # The server closes the vote and commits; its answer (the redirect, with the session cookie
+        # that carries the confirmation) waits until the test lets it go.
+        closed, release = threading.Event(), threading.Event()
+        inner = app.wsgi_app
+
+        def hold_the_close(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ["REQUEST_METHOD"] != "POST" or not environ["PATH_INFO"].endswith(f"/votes/{vote_id}/close"):
+                return inner(environ, start_response)
+            answered: list[Any] = []
+            body = b"".join(inner(environ, lambda *args: answered.append(args) or (lambda data: None)))
+            closed.set()
+            release.wait(WAIT_MS / 1000)
+            start_response(*answered[0])
+            return [body]
+
+        monkeypatch.setattr(app, "wsgi_app", hold_the_close)
+        polls: list[Any] = []
+        page.route(f"**/api/chair/votes/{vote_id}/turnout", lambda route: polls.append(route), times=1)
+        while not polls:  # the next poll is on its way, and held
+            page.wait_for_timeout(50)
+        # Pressed as the chair presses it (the click fires the form's submit), without waiting for
+        # the navigation, which is held.
+        page.evaluate("() => document.querySelector('#close-form button[type=submit]').click()")
+        while not closed.is_set():
+            page.wait_for_timeout(50)
+        polls[0].continue_()  # the poll reaches the server now, and answers "closed"
+        page.wait_for_timeout(1000)  # time for the page to act on it
+        release.set()
+        expect(page.locator(".flash-success")).to_have_text("The vote is closed with 3 ballots.", timeout=WAIT_MS)
+        expect(page.locator("#turnout")).to_have_attribute("data-state", "closed")
+        expect(page.locator(".tally .big-figure")).to_have_text("Adopted")
+    finally:
+        release.set()
         page.context.close()
     assert not console.unexpected()

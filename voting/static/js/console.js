@@ -9,10 +9,16 @@
     names.forEach(function (n) { var li = document.createElement("li"); li.textContent = n; ul.appendChild(li); });
   }
   function status(text) { var el = document.getElementById("live-status"); el.textContent = text; el.hidden = !text; }
+  // Once the chair has sent a form (close, open the sealed ballots…), its answer is the next page:
+  // a reload now would cancel that navigation, and with it the message saying what was done.
+  var leaving = false;
+  document.addEventListener("submit", function (ev) { if (!ev.defaultPrevented) leaving = true; });
   function tick() {
+    if (leaving) return;
     fetch(box.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (d) {
+        if (leaving) return;
         status("");
         document.getElementById("t-voted").textContent = d.voted;
         document.getElementById("t-present").textContent = d.present;
@@ -27,7 +33,7 @@
         if (d.state !== box.dataset.state) { window.location.reload(); return; }
         if (d.state === "open") setTimeout(tick, 2000);
       })
-      .catch(function () { status("Connection lost; retrying…"); setTimeout(tick, 3000); });
+      .catch(function () { if (leaving) return; status("Connection lost; retrying…"); setTimeout(tick, 3000); });
   }
   if (box.dataset.state === "open") tick();
 
