@@ -447,6 +447,9 @@ def test_a_secret_excom_election_of_the_demo_ga_end_to_end(
     headline = tally.locator(".tally-headline").inner_text()
     assert all(LABELS[c] in headline for c in elected) and "Bucharest" not in headline and "Hebron" not in headline, headline
     expect(tally.locator(".explanation")).to_contain_text(f"at least {REQUIRED} yes")
+    # The chair reads the explanation aloud: it names the candidates, not their ids.
+    said = tally.locator(".explanation").inner_text()
+    assert LABELS["pittsburgh"] in said and not re.search(r"(?<![\w-])(" + "|".join(CANDIDATES) + r")(?![\w-])", said), said
     shot(chair, "secret-chair-tally")
     shot(chair, "secret-chair-tally-full", full_page=True)
     certify = chair.get_by_role("button", name="Certify and sign")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
@@ -15,7 +16,7 @@ from ..auth.access import ANY_STAFF, public, roles
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import AgendaItem, DecisionKind, Meeting, StaffAccount, Vote, VoteState
-from ..services import attendance, casting, chairing
+from ..services import attendance, casting, chairing, outcome_words
 from ..services.casting import Option
 
 bp = Blueprint("console", __name__)
@@ -112,6 +113,7 @@ def vote_page(vote_id: int) -> Any:
                            result=result, certificate=certification.certificate_of(vote),
                            hands=certification.hand_count_of(vote), casting_row=certification.casting_of(vote),
                            hand_choices=hand_choices, labels=labels, chair_key=chair_key, holds_key=holds_key,
+                           named=partial(outcome_words.in_words, labels=outcome_words.labels_of(definition)),
                            staff_names={f"s{a.id}": a.display_name for a in db.session.scalars(select(StaffAccount))})
 
 

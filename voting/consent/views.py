@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -22,7 +23,7 @@ from ..errors import Conflict, DomainError, Invalid, NotFound
 from ..extensions import db, limiter, writing
 from ..models import Delegate, Resolution, VoteState
 from ..qr import qr_svg
-from ..services import consent, identity
+from ..services import consent, identity, outcome_words
 from ..services.casting import definition_of
 from ..services.identity import delegate_ref
 from .forms import ResolutionForm
@@ -145,12 +146,7 @@ def detail(resolution_id: int) -> Any:
 
 def _namer(prog: consent.Progress) -> Any:
     """The tally's explanation names members by ref ('m5'); the page says their names."""
-    names = {row.ref: row.member.name for row in prog.rows}
-
-    def named(text: str) -> str:
-        return re.sub(r"'(m\d+)'", lambda m: names.get(m.group(1), m.group(0)), text)
-
-    return named
+    return partial(outcome_words.in_words, labels={row.ref: row.member.name for row in prog.rows})
 
 
 @bp.post("/resolutions/<int:resolution_id>/send")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 BODY = {"ga": "The General Assembly", "excom": "The Executive Committee"}
@@ -23,6 +25,23 @@ def labels_of(definition: dict[str, Any]) -> dict[str, str]:
     labels = {o["id"]: o["label"] for o in definition.get("options", [])}
     labels.update({m["id"]: m["name"] for m in definition["roll"]["members"]})
     return labels
+
+
+def in_words(text: str, labels: Mapping[str, str]) -> str:
+    """A step of the signed explanation names options and members by id ('seberang-perai', 'm5');
+    what people read says their names. The signed text itself is never changed."""
+    ids = sorted((i for i, label in labels.items() if label and label != i and i not in CHOICE_WORDS),
+                 key=len, reverse=True)
+    if not ids:
+        return text
+    pattern = re.compile(r"(?<![\w-])'?(" + "|".join(map(re.escape, ids)) + r")'?(?![\w-])")
+    return pattern.sub(lambda m: labels[m.group(1)], text)
+
+
+def explained(body: dict[str, Any], definition: dict[str, Any]) -> list[dict[str, str]]:
+    """The certified explanation, each step with names for ids."""
+    labels = labels_of(definition)
+    return [{**step, "text": in_words(step["text"], labels)} for step in body["outcome"].get("explanation", [])]
 
 
 def _names(ids: list[str], labels: dict[str, str]) -> str:
@@ -67,9 +86,9 @@ def count_lines(body: dict[str, Any], definition: dict[str, Any]) -> list[str]:
     return out
 
 
-def rule_in_words(body: dict[str, Any]) -> str:
+def rule_in_words(body: dict[str, Any], definition: dict[str, Any]) -> str:
     """The last explanation step: the rule applied, with its article."""
-    steps = body["outcome"].get("explanation", [])
+    steps = explained(body, definition)
     if not steps:
         return ""
     last = steps[-1]

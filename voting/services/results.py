@@ -177,5 +177,5 @@ def public_result(vote: Vote) -> dict[str, Any] | None:
     body = cert.document["body"]
     definition = casting.definition_of(vote)
     return {"decision": body["outcome"]["decision"], "headline": outcome_words.headline(body, definition),
-            "count_lines": outcome_words.count_lines(body, definition), "rule": outcome_words.rule_in_words(body),
+            "count_lines": outcome_words.count_lines(body, definition), "rule": outcome_words.rule_in_words(body, definition),
             "hash": cert.sha256, "qr": url_for("results.certificate_qr", vote_id=vote.id)}

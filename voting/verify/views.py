@@ -46,7 +46,7 @@ def result_view(vote: Vote, cert: Any) -> dict[str, Any]:
         "vote": vote, "cert": cert, "body": body, "definition": definition,
         "headline": outcome_words.headline(body, definition),
         "count_lines": outcome_words.count_lines(body, definition),
-        "explanation": body["outcome"]["explanation"],
+        "explanation": outcome_words.explained(body, definition),
         "verify_url": f"{_base()}{url_for('results.certificate_page', vote_id=vote.id)}",
     }
 
