@@ -277,6 +277,24 @@ def test_a_secret_receipt_is_checked_with_its_tracker(meeting: dict[str, Any], l
                                       "Paste the whole receipt file to check it too"]
     assert _marks(page)["rc-fail"] == 0
     assert _check(page, changed["tracker"]) == f"No sealed vote with this tracker is in the published record of {meeting['title']}."
+    # The tracker code the phone showed (10 characters), as a delegate types it: the page finds the
+    # whole tracker it names and checks that.
+    for typed in (mine["tracker_code"], mine["tracker_code"].lower().replace("-", " ")):
+        assert _check(page, typed) == f"Your sealed vote is in the count of Agenda 6 ({SECRET_Q})."
+        assert page.inner_text("#rc-detail").startswith(f"Tracker {mine['tracker_code']} is one of the 5 sealed ballots ")
+        assert _marks(page)["rc-fail"] == 0 and _said(page, "rc-pass")[-6:] == [
+            line.format(code=mine["tracker_code"]) for line in SEALED_PASSES]
+    shot(page, "verify-secret-tracker-code-phone")
+    # The receipt's code is not a tracker code: the page says which code it wants.
+    assert _check(page, mine["short_code"]) == f"No sealed vote with this tracker is in the published record of {meeting['title']}."
+    assert page.inner_text("#rc-detail").startswith("Check that it is the tracker code your phone showed for your sealed "
+                                                    "vote (not the receipt code)")
+    assert _said(page, "rc-fail") == [f"A secret vote of {meeting['title']} has a sealed ballot with tracker {mine['short_code']}"]
+    page.goto(f"{live_server}/verify")
+    page.fill("#rc-text", mine["tracker_code"])
+    page.click("#rc-check")
+    assert page.inner_text("#rc-input-error").startswith("This is not a receipt: a tracker code alone can only be looked "
+                                                         "for in one meeting's record.")
     # The same page with a #t= fragment (no reload: the page follows the address's fragment).
     page.goto(f"{live_server}/verify?meeting={meeting['key']}#t={answers[0]['tracker']}")
     page.wait_for_function("code => document.getElementById('rc-detail').textContent.includes(code)",
@@ -294,6 +312,7 @@ def test_a_secret_receipt_is_checked_with_its_tracker(meeting: dict[str, Any], l
     for answer in answers:
         assert not _sent(seen, answer["tracker"]), _sent(seen, answer["tracker"])
     assert not _sent(seen, changed["tracker"])
+    assert not _sent(seen, mine["tracker_code"]) and not _sent(seen, mine["tracker_code"].replace("-", ""))
 
 
 def test_a_secret_receipt_kept_on_this_phone(meeting: dict[str, Any], live_server: str, phone: Any,

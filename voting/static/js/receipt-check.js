@@ -298,6 +298,15 @@
       }
       return { kind: "tracker", voteRef: null, tracker: text.toLowerCase() };
     }
+    var typed = text.toUpperCase().replace(/[\s-]/g, "");
+    if (/^[A-Z2-7]{10}$/.test(typed)) {
+      // The tracker code the phone shows (the first 10 base32 characters of the tracker): looked for
+      // the same way, then checked as the whole tracker it names.
+      if (!root.dataset.scopeRecord) {
+        throw new NotAReceipt(T("a tracker code alone can only be looked for in one meeting's record. Open this page from the meeting's results page, or paste the whole receipt file."));
+      }
+      return { kind: "tracker", voteRef: null, tracker: null, code: typed.slice(0, 5) + "-" + typed.slice(5) };
+    }
     if (text.charAt(0) !== "{") {
       throw new NotAReceipt(T("paste the receipt's JSON text (it starts with {), or the address in its QR code."));
     }
@@ -432,6 +441,21 @@
     var byTracker = input.kind === "tracker";
     if (byTracker) {
       // A tracker alone: which secret vote of this record has its sealed ballot.
+      if (input.code) {
+        var named = await trackersOfCode(record, input.code);
+        if (named.length > 1) {
+          return done(new Verdict("bad", T("More than one sealed ballot of %(meeting)s has the tracker code %(code)s.", { meeting: meeting, code: input.code }),
+            T("Paste the whole receipt file, or its tracker of 64 characters: the short code does not tell them apart."),
+            checks), source);
+        }
+        if (!named.length) {
+          checks.push(new Check(false, T("A secret vote of %(meeting)s has a sealed ballot with tracker %(code)s", { meeting: meeting, code: input.code })));
+          return done(new Verdict("bad", T("No sealed vote with this tracker is in the published record of %(meeting)s.", { meeting: meeting }),
+            T("Check that it is the tracker code your phone showed for your sealed vote (not the receipt code), or paste the receipt file. If it is, keep it and show it to the Secretariat and the observers."),
+            checks), source);
+        }
+        input.tracker = named[0];
+      }
       ref = await voteOfTracker(record, input.tracker);
       if (!ref) {
         checks.push(new Check(false, T("A secret vote of %(meeting)s has a sealed ballot with tracker %(code)s", { meeting: meeting, code: shortCode(fromHex(input.tracker)) })));
@@ -590,9 +614,12 @@
       // A secret vote whose sealed ballot was found: what a delegate wants to know, in their words.
       var sealedHeadline = T("Your sealed vote is in the count of %(where)s", { where: whereWords(def) });
       var words = byTracker
-        ? T("Tracker %(tracker)s is one of the %(sealed)s sealed ballots that the tellers opened and counted.", { tracker: shortCode(fromHex(input.tracker)), sealed: N(sealed.size) })
-        : T("Your sealed vote, tracker %(tracker)s, is one of the %(sealed)s sealed ballots that the tellers opened and counted, and your signed envelope is ballot %(number)s of %(total)s.",
-            { number: number, total: N(total), tracker: shortCode(fromHex(input.tracker)), sealed: N(sealed.size) });
+        ? P("Tracker %(tracker)s is the only sealed ballot, %(num)s in all, that the tellers opened and counted.",
+            "Tracker %(tracker)s is one of the %(num)s sealed ballots that the tellers opened and counted.",
+            sealed.size, { tracker: shortCode(fromHex(input.tracker)) })
+        : P("Your sealed vote, tracker %(tracker)s, is the only sealed ballot, %(num)s in all, that the tellers opened and counted, and your signed envelope is ballot %(number)s of %(total)s.",
+            "Your sealed vote, tracker %(tracker)s, is one of the %(num)s sealed ballots that the tellers opened and counted, and your signed envelope is ballot %(number)s of %(total)s.",
+            sealed.size, { number: number, total: N(total), tracker: shortCode(fromHex(input.tracker)) });
       if (code) words += " " + T("Receipt %(code)s.", { code: code });
       return done(new Verdict(sigUnchecked ? "warn" : "ok", sealedHeadline, sigUnchecked
         ? words + " " + T("This browser cannot check Ed25519 signatures, so WeGO's signatures were not checked. The checks marked ✓ passed. For a full check, open this page in a current Chrome, Safari or Firefox, or run the verifier below.")
@@ -625,6 +652,20 @@
     var bytes = part.sealed.map(b64urlDecode);
     if (bytes.some(function (b) { return !b || !b.length; })) return null;
     return { part: part, bytes: bytes };
+  }
+  /* The trackers of the record's sealed ballots whose tracker code is the one given. */
+  async function trackersOfCode(record, code) {
+    var votes = record.secret && typeof record.secret === "object" && record.secret.votes;
+    if (!votes || typeof votes !== "object") return [];
+    var out = [];
+    var refs = Object.keys(votes);
+    for (var i = 0; i < refs.length; i++) {
+      var s = sealedOf(record, refs[i]);
+      if (!s) continue;
+      var hashes = await Promise.all(s.bytes.map(sha256));
+      hashes.forEach(function (h) { if (shortCode(h) === code && out.indexOf(toHex(h)) < 0) out.push(toHex(h)); });
+    }
+    return out;
   }
   /* Which secret vote of the record holds the sealed ballot whose SHA-256 is the tracker. */
   async function voteOfTracker(record, trackerHex) {
