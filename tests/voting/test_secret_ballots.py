@@ -245,6 +245,72 @@ def test_the_close_writes_the_sealed_log_in_tracker_order_and_opens_it(scenario:
     assert dict(result.outcome.counts)[c[0]] == 2 and dict(result.outcome.counts)[c[1]] == 1
 
 
+def test_after_the_close_the_database_keeps_no_order_of_arrival(scenario: Scenario) -> None:
+    """Not even the database's own bookkeeping lines a sealed choice up with its envelope after the
+    close: SQLite's rowid and PostgreSQL's physical order (ctid) follow the trackers, and PostgreSQL's
+    transaction id (xmin) is the close's, one for every sealed row and no envelope's. The phones seal
+    until each tracker is below the one before, so arrival is the reverse of tracker order and a
+    table that kept it would fail here."""
+    from sqlalchemy import text
+
+    c = _cities()
+    plan = {"A1": c[0], "B1": c[1], "C1": c[0], "D1": "abstain"}
+    phones = {name: scenario.client(name) for name in plan}
+    vote_id = scenario.open("host-city", secret=True)
+    arrived: list[str] = []
+    for name, choice in plan.items():
+        phone = phones[name]
+        info = phone.vote_info(vote_id)
+        signed = phone.seal_choice(info, choice)
+        while arrived and tracker(b64url_decode(signed["sealed"])) > arrived[-1]:
+            signed = phone.seal_choice(info, choice)
+        status, answer = phone.submit(vote_id, signed)
+        assert status == 201, answer
+        arrived.append(answer["tracker"])
+    assert arrived == sorted(arrived, reverse=True)
+    _close(scenario, vote_id)
+
+    s = fresh()
+    where = {"v": vote_id}
+    if s.get_bind().dialect.name == "postgresql":
+        physical = s.execute(text("SELECT tracker FROM sealed_ballot WHERE vote_id = :v ORDER BY ctid"), where).scalars()
+        sealed_xids = set(s.execute(text("SELECT xmin::text FROM sealed_ballot WHERE vote_id = :v"), where).scalars())
+        envelope_xids = set(s.execute(text("SELECT xmin::text FROM ballot WHERE vote_id = :v"), where).scalars())
+        assert len(sealed_xids) == 1 and not sealed_xids & envelope_xids
+    else:
+        physical = s.execute(text("SELECT tracker FROM sealed_ballot WHERE vote_id = :v ORDER BY rowid"), where).scalars()
+    assert list(physical) == sorted(arrived)
+
+
+def test_the_rows_the_close_rewrites_leave_no_copy_in_the_sqlite_file(scenario: Scenario) -> None:
+    """The rows the close deletes (in the order of arrival, by rowid) are zeroed, not left in free
+    pages where a copy of the database file would keep them: each sealed ballot's bytes are in the
+    file once, in its row of the sealed log. (Enough ballots to span pages: with a handful, SQLite
+    happens to overwrite the old cells anyway. Some SQLite builds zero deleted rows by default; the
+    app sets PRAGMA secure_delete on every connection so that all do.)"""
+    import os
+
+    from sqlalchemy import text
+
+    from voting.models import SealedBallot, Vote
+    from voting.services import tellers
+
+    s = fresh()
+    if s.get_bind().dialect.name != "sqlite":
+        pytest.skip("the SQLite file; PostgreSQL's dead rows are the autovacuum's (docs/secretariat-secret.md)")
+    vote_id = scenario.open("host-city", secret=True)
+    blobs = [os.urandom(176) for _ in range(120)]
+    with writes() as w:
+        w.add_all([SealedBallot(vote_id=vote_id, tracker=tracker(b), sealed=b) for b in blobs])
+    with writes() as w:
+        tellers.write_sealed_log(w.get(Vote, vote_id))
+    s = fresh()
+    s.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    assert s.execute(text("PRAGMA secure_delete")).scalar() == 1
+    raw = Path(s.get_bind().url.database).read_bytes()
+    assert [raw.count(b) for b in blobs] == [1] * len(blobs)
+
+
 def test_a_block_election_is_tallied_from_the_openings(scenario: Scenario) -> None:
     ids = [i for i, _ in CANDIDATES]
     choices = {"A1": ids[:2], "B1": ids[:1], "C1": [ids[1], ids[2]], "D1": []}
