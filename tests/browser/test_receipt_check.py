@@ -19,6 +19,7 @@ import pytest
 
 from ballots.log import inclusion_proof, leaf_hash, verify_inclusion
 from ballots.log import root as merkle_root
+from tests.browser.pages import keep_receipt
 from tests.voting.chair_helpers import StaffDevice, open_vote, phone_for, staff_device
 from voting.services import attendance, roster
 from voting.services import meetings as meeting_service
@@ -244,16 +245,7 @@ def test_a_receipt_kept_on_this_phone_and_a_scanned_qr(meetings: dict[str, Any],
     seen = _watch_requests(page)
     page.goto(f"{live_server}/verify")
     # The phone keeps its receipts as vote.js stores them.
-    page.evaluate("""answer => new Promise((resolve, reject) => {
-      const req = indexedDB.open("wego-receipts", 1);
-      req.onupgradeneeded = () => req.result.createObjectStore("receipts", { keyPath: "leaf" });
-      req.onsuccess = () => {
-        const t = req.result.transaction("receipts", "readwrite");
-        t.objectStore("receipts").put({ leaf: answer.receipt.leaf_hash, answer, savedAt: new Date().toISOString() });
-        t.oncomplete = () => { req.result.close(); resolve(); };
-        t.onerror = () => reject(t.error);
-      };
-    })""", answer)
+    keep_receipt(page, answer)
     page.reload()
     stored = page.locator("#rc-stored-list li")
     stored.first.wait_for(timeout=WAIT_MS)
