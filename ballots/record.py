@@ -77,6 +77,7 @@ from ballots.sealed import (
     SealedError,
     TellerKey,
     lay_onto_voters,
+    normal_choice,
     open_all,
     plaintext_bytes_for,
     sort_choices,
@@ -1191,6 +1192,10 @@ def _verify_sealed(c: _Collector, ctx: _Context, v: _Vote) -> None:
     if wrong:
         c.fail(scope, "opening", f"{len(wrong)} opened choice{'s are' if len(wrong) != 1 else ' is'} not valid for "
                                  f"this vote: {wrong[0]}.")
+        bad += 1
+    elif any(normal_choice(d, ch) != ch for ch in choices):
+        c.fail(scope, "opening", "An opened block-vote choice lists its candidates out of ballot-paper order: the "
+                                 "order a voter wrote the names in could mark the ballot.")
         bad += 1
     key = ctx.teller_keys.get(key_id)
     reopened = ""

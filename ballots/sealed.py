@@ -40,7 +40,7 @@ from ballots.signatures import b64url_decode, b64url_encode
 
 __all__ = [
     "ENVELOPE_CHOICE", "SEALED_INFO_LABEL", "SUITE_NAME", "Opening", "SealedError", "TellerKey",
-    "lay_onto_voters", "open_all", "open_sealed", "plaintext", "plaintext_bytes_for", "seal", "sealed_info",
+    "lay_onto_voters", "normal_choice", "open_all", "open_sealed", "plaintext", "plaintext_bytes_for", "seal", "sealed_info",
     "sort_choices", "tracker", "tracker_code", "tracker_leaf",
 ]
 
@@ -213,6 +213,16 @@ class Opening:
         return {"choices": list(self.choices), "invalid": self.invalid}
 
 
+def normal_choice(definition: Mapping[str, Any], choice: Any) -> Any:
+    """A valid choice as the opening publishes it: a block vote's names in ballot-paper order, so that
+    the order a voter wrote them in cannot mark a ballot for someone who paid for it. Every other
+    choice has one form already (a word, an option id, or an approval map, whose JSON keys are sorted)."""
+    if definition.get("kind") == "excom-block":
+        rank = {o: i for i, o in enumerate(_option_ids(definition))}
+        return sorted(choice, key=lambda name: rank[name])
+    return choice
+
+
 def sort_choices(choices: Iterable[Any]) -> tuple[Any, ...]:
     """Choices in the order of their canonical JSON: a multiset with no order of its own."""
     return tuple(sorted(choices, key=canonical_bytes))
@@ -248,7 +258,7 @@ def open_all(key: TellerKey, sealed: Sequence[bytes], definition: Mapping[str, A
         if why:
             problems.append(f"sealed ballot {index + 1}: {why}")
             continue
-        choices.append(choice)
+        choices.append(normal_choice(definition, choice))
     return Opening(sort_choices(choices), len(sealed) - len(choices), tuple(problems))
 
 

@@ -205,6 +205,38 @@ def test_an_opened_choice_the_vote_does_not_allow_is_found(record: dict) -> None
     assert any("not valid for this vote" in d for _s, _c, d in failures(record))
 
 
+def test_a_block_choice_is_published_in_ballot_paper_order_whatever_order_it_was_sealed_in() -> None:
+    """The order a voter writes the names in must not mark a ballot: two ballots naming the same
+    candidates in other orders are published as one and the same choice."""
+    sim2 = MeetingSim(body="ga", members=4, present=4, seed=5)
+    key = TellerKey.generate()
+    vote = sim2.open_vote("8", "Election of EXCOM members", "excom-block", "Elect three EXCOM members",
+                          CANDIDATES, seats=3, secret=key)
+    p = sim2.present
+    for member, names in zip(p, (["jakarta", "makati", "kazan"], ["kazan", "makati", "jakarta"],
+                                 ["makati", "kazan"], []), strict=True):
+        sim2.cast_sealed(vote, member, names)
+    sim2.certify(vote)
+    sim2.publish_key(key)
+    record = sim2.record()
+    # In the order of their JCS bytes: '["kazan","makati","jakarta"]' < '["kazan","makati"]' < '[]'.
+    assert secret_vote(record, vote.ref)["opening"]["choices"] == [
+        ["kazan", "makati", "jakarta"], ["kazan", "makati", "jakarta"], ["kazan", "makati"], []]
+    assert verify_record(record).ok, verify_record(record).to_text()
+
+
+def test_an_opened_block_choice_out_of_ballot_paper_order_is_found() -> None:
+    sim2 = MeetingSim(body="ga", members=3, present=3, seed=6)
+    vote = sim2.open_vote("8", "Election of EXCOM members", "excom-block", "Elect two EXCOM members",
+                          CANDIDATES, seats=2, secret=TellerKey.generate())
+    for member in sim2.present:
+        sim2.cast_sealed(vote, member, ["kazan", "makati"])
+    sim2.certify(vote)
+    record = sim2.record()
+    secret_vote(record, vote.ref)["opening"]["choices"][0] = ["makati", "kazan"]
+    assert any("out of ballot-paper order" in d for _s, c, d in failures(record) if c == "opening"), failures(record)
+
+
 def test_an_envelope_that_shows_its_choice_is_found(sim: MeetingSim) -> None:
     sim2 = MeetingSim(body="ga", members=5, present=5, seed=4)
     vote = sim2.open_vote("1", "Host city", "host-city", "Which city hosts?", BIDS, secret=TellerKey.generate())
