@@ -184,7 +184,7 @@ def seal(key: TellerKey, vote: str, round_number: int, vote_sha256: str, choice:
 def open_sealed(key: TellerKey, sealed: bytes, *, vote: str, round_number: int, vote_sha256: str, size: int) -> Any:
     """The choice inside one sealed ballot; SealedError says why it cannot be read for this vote."""
     if len(sealed) != ENC_SIZE + size + TAG_SIZE:
-        raise SealedError(f"it is {len(sealed)} bytes long, not the vote's {ENC_SIZE + size + TAG_SIZE}")
+        raise SealedError("it is not of the vote's sealed length")
     try:
         data = _SUITE.decrypt(sealed, key.private_key(), info=sealed_info(vote_sha256))
     except (InvalidTag, ValueError):
@@ -192,8 +192,8 @@ def open_sealed(key: TellerKey, sealed: bytes, *, vote: str, round_number: int, 
     body = data.rstrip(b" ")
     try:
         obj = parse_canonical(body)
-    except NotCanonical as err:
-        raise SealedError(f"its plaintext is not canonical JSON: {err}") from None
+    except NotCanonical:
+        raise SealedError("its plaintext is not canonical JSON") from None
     if set(obj) != PLAINTEXT_KEYS or obj.get("v") != SEALED_VERSION:
         raise SealedError("its plaintext is not a sealed choice of this format")
     if obj["vote"] != vote or obj["round"] != round_number or obj["vote_sha256"] != vote_sha256:
@@ -203,11 +203,16 @@ def open_sealed(key: TellerKey, sealed: bytes, *, vote: str, round_number: int, 
 
 @dataclass(frozen=True)
 class Opening:
-    """What the tellers' key found: the valid choices in a fixed (sorted) order, and the rest."""
+    """What the tellers' key found: the valid choices in a fixed (sorted) order, and the rest.
+
+    problems: why ballots were invalid, as (reason, how many) in the order of the reasons. Never
+    which sealed ballot, nor what it held: a position is a tracker's, and an invalid choice written
+    beside it would let a voter prove a marked ballot (CRYPTO_DESIGN.md: never a plaintext beside
+    its tracker)."""
 
     choices: tuple[Any, ...]
     invalid: int
-    problems: tuple[str, ...] = ()
+    problems: tuple[tuple[str, int], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"choices": list(self.choices), "invalid": self.invalid}
@@ -238,28 +243,28 @@ def open_all(key: TellerKey, sealed: Sequence[bytes], definition: Mapping[str, A
     if secret.get("teller_key") != key.public_b64:
         raise SealedError("this is not the tellers' key the vote was sealed to "
                           f"(the vote names key {TellerKey.from_b64(secret['teller_key']).key_id})")
+    key.private_key()  # SealedError: no private key, so nothing can be opened (not each ballot "invalid")
     size = int(secret["plaintext_bytes"])
     choices: list[Any] = []
-    problems: list[str] = []
+    problems: Counter[str] = Counter()
     seen: set[str] = set()
-    for index, item in enumerate(sealed):
+    for item in sealed:
         t = tracker(item)
         if t in seen:
-            problems.append(f"sealed ballot {index + 1}: the same ciphertext twice")
+            problems["the same sealed ballot twice"] += 1
             continue
         seen.add(t)
         try:
             choice = open_sealed(key, item, vote=str(definition["vote"]), round_number=int(definition["round"]),
                                  vote_sha256=vote_sha256, size=size)
         except SealedError as err:
-            problems.append(f"sealed ballot {index + 1}: {err}")
+            problems[str(err)] += 1
             continue
-        why = choice_problem(definition, choice)
-        if why:
-            problems.append(f"sealed ballot {index + 1}: {why}")
+        if choice_problem(definition, choice):
+            problems["it holds a choice the vote does not allow"] += 1
             continue
         choices.append(normal_choice(definition, choice))
-    return Opening(sort_choices(choices), len(sealed) - len(choices), tuple(problems))
+    return Opening(sort_choices(choices), len(sealed) - len(choices), tuple(sorted(problems.items())))
 
 
 def invalid_choice(definition: Mapping[str, Any]) -> Any:

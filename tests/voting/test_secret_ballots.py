@@ -19,7 +19,7 @@ from ballots.sealed import ENVELOPE_CHOICE, TellerKey, seal, tracker
 from ballots.signatures import b64url_decode, b64url_encode
 from tests.voting import casting_fixtures
 from tests.voting.casting_fixtures import CANDIDATES, HOST_CITY_OPTIONS, Scenario, fresh, writes
-from tests.voting.privacy import all_rows, assert_only_sealed_ballots_hold
+from tests.voting.privacy import all_rows, assert_only_sealed_ballots_hold, row_text
 
 db_context, live_server, scenario = casting_fixtures.db_context, casting_fixtures.live_server, casting_fixtures.scenario
 
@@ -339,10 +339,37 @@ def test_an_unreadable_sealed_choice_counts_as_invalid_and_weighs_as_an_abstenti
     _close(scenario, vote_id)
     vote = scenario.vote(vote_id)
     assert vote.opening["invalid"] == 1 and len(vote.opening["choices"]) == 2
-    assert any("does not open" in p for p in vote.opening["problems"])
+    assert vote.opening["problems"] == [["it does not open with the tellers' key for this vote", 1]]
     counts = dict(_tally(vote_id).outcome.counts)
     assert counts[c[0]] == 2, counts
     assert sum(counts.values()) == 2  # the invalid one is counted as no option's vote, like an abstention
+
+
+def test_a_marked_invalid_choice_is_counted_by_reason_and_never_shown(app: Any, scenario: Scenario,
+                                                                      make_staff: Any) -> None:
+    """A voter told to prove their vote seals a choice no ballot allows, marked for whoever paid:
+    it counts as invalid, and neither what it held nor its place in the sealed log (which is its
+    tracker's) is stored or shown, to the staff on the vote's page or anywhere in the database."""
+    mark = "paid-by-x-4711"
+    c = _cities()
+    phones = {n: scenario.client(n) for n in ("A1", "B1", "C1")}
+    vote_id = scenario.open("host-city", secret=True)
+    phones["A1"].cast(vote_id, c[0])
+    phones["B1"].cast(vote_id, c[1])
+    status, answer = phones["C1"].submit(vote_id, phones["C1"].seal_choice(phones["C1"].vote_info(vote_id), mark))
+    assert status == 201, answer
+    _close(scenario, vote_id)
+    vote = scenario.vote(vote_id)
+    assert vote.opening["invalid"] == 1
+    assert vote.opening["problems"] == [["it holds a choice the vote does not allow", 1]]
+    for table, rows in all_rows(fresh()).items():
+        assert not any(mark in row_text(r) for r in rows), table
+    account, password = make_staff("observer", username="observer-marked")
+    client = app.test_client()
+    assert client.post("/login", data={"username": account.username, "password": password}).status_code == 302
+    page = client.get(f"/chair/votes/{vote_id}").get_data(as_text=True)
+    assert "1 invalid sealed ballot: it holds a choice the vote does not allow" in page
+    assert mark not in page and "sealed ballot 1" not in page.lower()
 
 
 def test_the_chair_sees_turnout_only_while_a_secret_vote_is_open(app: Any, scenario: Scenario, make_staff: Any) -> None:
