@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -56,6 +57,27 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
+# A session that wrote what must not outlive the commit in SQLite's write-ahead log sets this in its
+# info: the close of a secret vote, whose log still holds every envelope beside its sealed ballot
+# in the order they came (docs/secretariat-secret.md).
+TRUNCATE_WAL = "voting.truncate_wal"
+
+
+def _truncate_wal_if_asked(session: Session) -> None:
+    """After the commit: copy the WAL into the database file and cut the WAL to zero bytes."""
+    if not session.info.pop(TRUNCATE_WAL, False):
+        return
+    raw = session.get_bind().raw_connection()
+    try:
+        busy, _log, _done = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        raw.close()
+    if busy:
+        logging.getLogger(__name__).warning(
+            "SQLite's write-ahead log could not be emptied after the close of a secret vote (a reader held it); "
+            "it is emptied at the next close, or run: sqlite3 instance/voting.sqlite 'PRAGMA wal_checkpoint(TRUNCATE)'")
+
+
 def make_engine(url: str) -> Engine:
     """An engine for SQLite (WAL, foreign keys, explicit BEGIN) or PostgreSQL."""
     if url.startswith("sqlite"):
@@ -73,6 +95,8 @@ class Database:
         engine = make_engine(app.config["DATABASE_URL"])
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         app.extensions["voting.db"] = (engine, scoped_session(factory))
+        if engine.dialect.name == "sqlite":
+            event.listen(factory, "after_commit", _truncate_wal_if_asked)
 
         @app.teardown_appcontext
         def _remove(exc: BaseException | None) -> None:

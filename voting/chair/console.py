@@ -128,8 +128,14 @@ def turnout_api(vote_id: int) -> Any:
 def close(vote_id: int) -> Any:
     vote = casting.close_vote(_vote(vote_id))
     if vote.is_secret:
-        opened = " and opened with the tellers' key" if vote.opening is not None else \
-            "; the tellers' key file is needed to open the sealed ballots"
+        from ..services import tellers
+
+        if vote.opening is not None:
+            opened = " and opened with the tellers' key"
+        elif tellers.holds_key(vote):
+            opened = "; the sealed ballots could not be opened yet: press 'Open the sealed ballots' to see why"
+        else:
+            opened = "; the tellers' key file is needed to open the sealed ballots"
         flash(f"The secret vote is closed with {vote.log_size} envelopes{opened}.", "success")
     else:
         flash(f"The vote is closed with {vote.log_size} ballots.", "success")

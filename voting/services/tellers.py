@@ -9,6 +9,7 @@ that file. After the count the meeting may publish it, so that anyone can re-ope
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,8 @@ from ballots.log import CompactRange
 from ballots.recount import choice_problem
 from ballots.sealed import SealedError, TellerKey, open_all, tracker_leaf
 
-from ..errors import Conflict, Invalid, NotFound
-from ..extensions import db
+from ..errors import Conflict, DomainError, Invalid, NotFound
+from ..extensions import TRUNCATE_WAL, db
 from ..keys import org_key
 from ..models import Ballot, Meeting, SealedBallot, Vote, VoteState, utcnow
 from ..models import TellerKey as TellerKeyRow
@@ -79,10 +80,12 @@ def _server_key(row: TellerKeyRow) -> TellerKey | None:
     if not row.is_on_server:
         return None
     try:
-        private = _path(row).read_text().strip()
-    except OSError:
+        return TellerKey.from_b64(row.public_key, _path(row).read_text().strip())
+    except (OSError, SealedError) as err:
+        # Missing or damaged: the server cannot open with it, and says so; the exported file still can.
+        logging.getLogger(__name__).error("The server's copy of the tellers' key %s (%s) cannot be used: %s",
+                                          row.key_id, _path(row), err)
         return None
-    return TellerKey.from_b64(row.public_key, private)
 
 
 def export_document(row: TellerKeyRow) -> dict[str, Any]:
@@ -211,6 +214,9 @@ def write_sealed_log(vote: Vote) -> dict[str, Any]:
     checkpoint = Checkpoint(sealed_origin(vote), state.size, state.root()).sign(org_key())
     vote.sealed_checkpoint = checkpoint.to_json()
     db.session.flush()
+    # SQLite's write-ahead log holds each envelope beside its sealed ballot, as they came: cut it
+    # once this commits (voting.extensions).
+    db.session.info[TRUNCATE_WAL] = True
     return vote.sealed_checkpoint
 
 
@@ -253,11 +259,16 @@ def open_vote(vote: Vote, uploaded: str | bytes | None = None) -> dict[str, Any]
 
 
 def close_secret(vote: Vote) -> None:
-    """What the close adds for a secret vote: the sealed log, and the opening when the server holds the key."""
+    """What the close adds for a secret vote: the sealed log, and the opening when the server holds the key.
+    The close stands even when the opening cannot be done now: no ballot is accepted any more, and the
+    tellers open the sealed ballots on the vote's page, which then says why they could not."""
     write_sealed_log(vote)
     row = key_row_of(vote)
     if _server_key(row) is not None:
-        open_vote(vote)
+        try:
+            open_vote(vote)
+        except DomainError:
+            pass
 
 
 def holds_key(vote: Vote) -> bool:
