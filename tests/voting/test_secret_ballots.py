@@ -140,6 +140,17 @@ def test_a_retry_with_the_same_bytes_gets_the_same_receipt(scenario: Scenario) -
     assert len(_sealed_rows(vote_id)) == 1 and scenario.stored(vote_id)[0] == 1
 
 
+def test_another_delegate_resending_a_ballot_gets_no_receipt_and_no_tracker(scenario: Scenario) -> None:
+    """Only its own delegate's retry is answered with the receipt: another city's delegate who got hold
+    of the signed bytes and the sealed choice learns nothing, not even that they were cast."""
+    a1, c1 = scenario.client("A1"), scenario.client("C1")
+    vote_id = scenario.open("host-city", secret=True)
+    status, _first, signed = _submit_sealed(a1, vote_id, _cities()[1])
+    assert status == 201
+    answer = _refused(scenario, c1, vote_id, signed, "wrong_delegate", 403, "another delegate")
+    assert "tracker" not in answer and "receipt" not in answer
+
+
 def test_double_voting_is_refused_by_the_envelope(scenario: Scenario) -> None:
     """One vote per member, whichever representative: the second envelope is refused, and its sealed
     choice is not kept."""

@@ -358,9 +358,11 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate,
     elif sealed_b64 is not None:
         raise BallotRefused("not_secret", _("This vote is not a secret ballot: your choice goes in the signed ballot."),
                             hint=_("Reload the page and vote again."))
-    if earlier is not None and earlier.bytes_sha256 == digest and valid:
-        # The same signed ballot again (a retry after a lost answer): the same receipt. For a secret
-        # vote only with the same sealed choice, which must then be there already.
+    holder, member_id_ref = delegate_ref(delegate)
+    if earlier is not None and earlier.bytes_sha256 == digest and valid and \
+            (ballot.delegate, ballot.member) == (holder, member_id_ref):
+        # The same signed ballot again from its own delegate (a retry after a lost answer): the same
+        # receipt. For a secret vote only with the same sealed choice, which must then be there already.
         if sealed is None:
             return Accepted(earlier, earlier.receipt, replay=True)
         if db.session.get(SealedBallot, (vote.id, sealed[1])) is not None:
@@ -370,7 +372,6 @@ def cast(vote_id: int, ballot_text: str, signature_b64: str, delegate: Delegate,
     if ballot.vote != ref or ballot.round != vote.round or ballot.vote_sha256 != vote.definition_sha256:
         raise BallotRefused("wrong_vote", _("This ballot was signed for another vote or round, so it cannot count here."),
                             hint=_("Open the vote that is on the screen now and vote again."), status=409)
-    holder, member_id_ref = delegate_ref(delegate)
     if ballot.delegate != holder or ballot.member != member_id_ref:
         raise BallotRefused("wrong_delegate", _("This ballot names another delegate or member than the one signed in."),
                             hint=_("Vote from your own phone."), status=403)
