@@ -535,6 +535,29 @@ def test_a_damaged_server_copy_of_the_key_neither_breaks_the_page_nor_stops_the_
     assert sorted(opening["choices"]) == sorted([c[0], c[1]])
 
 
+def test_a_server_without_the_key_file_neither_exports_nor_claims_to_remove_it(scenario: Scenario) -> None:
+    """With several app servers, each has its own instance/: a request that lands on a server without
+    the key file must not mark the key removed (the server that made it still holds it)."""
+    from voting.errors import Conflict
+    from voting.models import Meeting
+    from voting.services import tellers
+
+    c = _cities()
+    _election(scenario, {"A1": c[0]})
+    with writes() as s:
+        key_file = json.dumps(tellers.export_document(tellers.current(s.get(Meeting, scenario.meeting_id))))
+    key_id = json.loads(key_file)["key_id"]
+    (path,) = [Path(p) for p in _teller_files() if Path(p).name.startswith(key_id)]
+    path.unlink()  # as on another server
+    with pytest.raises(Conflict, match=f"This server has no copy of the tellers' key {key_id}"), writes() as s:
+        tellers.export_document(tellers.current(s.get(Meeting, scenario.meeting_id)))
+    with pytest.raises(Conflict, match="no copy") as refused, writes() as s:
+        tellers.remove_from_server(tellers.current(s.get(Meeting, scenario.meeting_id)), key_file)
+    assert "several servers" in refused.value.hint
+    with writes() as s:
+        assert tellers.current(s.get(Meeting, scenario.meeting_id)).is_on_server
+
+
 def test_the_close_stands_when_the_server_cannot_open_the_sealed_ballots(scenario: Scenario) -> None:
     """A sealed ballot went missing (it must never happen): the close is not undone, no ballot is
     accepted any more, and the opening refuses, saying why."""

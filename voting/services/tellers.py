@@ -35,6 +35,7 @@ FILE_TYPE = "wego-teller-key"
 def _dir() -> Path:
     path = Path(current_app.instance_path) / "teller-keys"
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)  # also a folder made before, or by hand
     return path
 
 
@@ -73,6 +74,10 @@ def generate(meeting: Meeting) -> TellerKeyRow:
 
 
 def ensure(meeting: Meeting) -> TellerKeyRow:
+    """The meeting's key for a new secret vote, made if it has none. The meeting's row is locked
+    first, so that two secret votes opened at the same instant share one key (PostgreSQL; SQLite's
+    writers are serialized anyway)."""
+    db.session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
     return current(meeting) or generate(meeting)
 
 
@@ -88,12 +93,20 @@ def _server_key(row: TellerKeyRow) -> TellerKey | None:
         return None
 
 
+_NO_LOCAL_COPY = ("This server has no copy of the tellers' key {key_id} (instance/teller-keys/{key_id}.key is "
+                  "missing or damaged).")
+_NO_LOCAL_COPY_HINT = ("Where the app runs on several servers, only the server that made the key holds it: do this "
+                       "there, or open the sealed ballots with the exported file (docs/deploy.md).")
+
+
 def export_document(row: TellerKeyRow) -> dict[str, Any]:
     """The key file the Secretariat keeps (only while the server still holds the key)."""
     key = _server_key(row)
-    if key is None:
+    if key is None and not row.is_on_server:
         raise Conflict("The server no longer holds this tellers' key: it is in the file exported on "
                        f"{row.exported_at:%Y-%m-%d %H:%M} UTC." if row.exported_at else "The server does not hold this key.")
+    if key is None:
+        raise Conflict(_NO_LOCAL_COPY.format(key_id=row.key_id), hint=_NO_LOCAL_COPY_HINT)
     row.exported_at = utcnow()
     audit.append("tellers.key_exported", "meeting", str(row.meeting_id), None, {"key_id": row.key_id})
     meeting = db.session.get(Meeting, row.meeting_id)
@@ -151,7 +164,9 @@ def remove_from_server(row: TellerKeyRow, uploaded: str | bytes | None) -> Telle
     try:
         _path(row).unlink()
     except FileNotFoundError:
-        pass
+        # Another app server may hold it (each keeps instance/ of its own): saying "removed" here
+        # would be untrue there.
+        raise Conflict(_NO_LOCAL_COPY.format(key_id=row.key_id), hint=_NO_LOCAL_COPY_HINT) from None
     row.is_on_server, row.removed_at = False, utcnow()
     audit.append("tellers.key_removed", "meeting", str(row.meeting_id), None, {"key_id": row.key_id})
     return row
