@@ -184,7 +184,7 @@ def seal(key: TellerKey, vote: str, round_number: int, vote_sha256: str, choice:
 def open_sealed(key: TellerKey, sealed: bytes, *, vote: str, round_number: int, vote_sha256: str, size: int) -> Any:
     """The choice inside one sealed ballot; SealedError says why it cannot be read for this vote."""
     if len(sealed) != ENC_SIZE + size + TAG_SIZE:
-        raise SealedError("it is not of the vote's sealed length")
+        raise SealedError("it has the wrong length for this vote")
     try:
         data = _SUITE.decrypt(sealed, key.private_key(), info=sealed_info(vote_sha256))
     except (InvalidTag, ValueError):
@@ -251,7 +251,7 @@ def open_all(key: TellerKey, sealed: Sequence[bytes], definition: Mapping[str, A
     for item in sealed:
         t = tracker(item)
         if t in seen:
-            problems["the same sealed ballot twice"] += 1
+            problems["it repeats another sealed ballot"] += 1
             continue
         seen.add(t)
         try:

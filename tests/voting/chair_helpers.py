@@ -89,10 +89,16 @@ class StaffDevice:
                                 json={"ballot": data.decode(), "signature": b64url_encode(self.key.sign(BALLOT_LABEL + data))})
 
 
-def staff_device(app: Any, make_staff: Any, role: str, username: str | None = None) -> StaffDevice:
-    account, password = make_staff(role, username=username or f"{role}-laptop")
+def staff_client(app: Any, make_staff: Any, role: str, username: str) -> Any:
+    """A test client signed in as a new staff account of the role (no device key)."""
+    account, password = make_staff(role, username=username)
     client = app.test_client()
     assert client.post("/login", data={"username": account.username, "password": password}).status_code == 302
+    return client
+
+
+def staff_device(app: Any, make_staff: Any, role: str, username: str | None = None) -> StaffDevice:
+    client = staff_client(app, make_staff, role, username or f"{role}-laptop")
     page = client.get("/account/device").get_data(as_text=True)
     challenge = re.search(r'data-challenge="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     holder = re.search(r'data-holder="([^"]+)"', page).group(1)  # type: ignore[union-attr]

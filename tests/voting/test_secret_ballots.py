@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,8 @@ from ballots.sealed import ENVELOPE_CHOICE, TellerKey, seal, tracker
 from ballots.signatures import b64url_decode, b64url_encode
 from tests.voting import casting_fixtures
 from tests.voting.casting_fixtures import CANDIDATES, HOST_CITY_OPTIONS, Scenario, fresh, writes
+from tests.voting.chair_helpers import staff_client
+from tests.voting.helpers import csrf_from
 from tests.voting.privacy import all_rows, assert_only_sealed_ballots_hold, row_text
 
 db_context, live_server, scenario = casting_fixtures.db_context, casting_fixtures.live_server, casting_fixtures.scenario
@@ -408,9 +409,7 @@ def test_a_marked_invalid_choice_is_counted_by_reason_and_never_shown(app: Any, 
     assert vote.opening["problems"] == [["it holds a choice the vote does not allow", 1]]
     for table, rows in all_rows(fresh()).items():
         assert not any(mark in row_text(r) for r in rows), table
-    account, password = make_staff("observer", username="observer-marked")
-    client = app.test_client()
-    assert client.post("/login", data={"username": account.username, "password": password}).status_code == 302
+    client = staff_client(app, make_staff, "observer", "observer-marked")
     page = client.get(f"/chair/votes/{vote_id}").get_data(as_text=True)
     assert "1 invalid sealed ballot: it holds a choice the vote does not allow" in page
     assert mark not in page and "sealed ballot 1" not in page.lower()
@@ -419,9 +418,7 @@ def test_a_marked_invalid_choice_is_counted_by_reason_and_never_shown(app: Any, 
 def test_the_chair_sees_turnout_only_while_a_secret_vote_is_open(app: Any, scenario: Scenario, make_staff: Any) -> None:
     c = _cities()
     vote_id, _ = _election(scenario, {"A1": c[0], "B1": c[1]})
-    account, password = make_staff("chair", username="chair-secret")
-    client = app.test_client()
-    assert client.post("/login", data={"username": account.username, "password": password}).status_code == 302
+    client = staff_client(app, make_staff, "chair", "chair-secret")
     turnout = client.get(f"/api/chair/votes/{vote_id}/turnout").get_json()
     assert turnout["voted"] == 2 and set(turnout) <= {"vote", "state", "present", "total", "voted", "not_voted",
                                                        "checkpoint", "voted_names", "waiting_names"}
@@ -518,14 +515,10 @@ def test_a_damaged_server_copy_of_the_key_neither_breaks_the_page_nor_stops_the_
         key_file = json.dumps(tellers.export_document(tellers.current(s.get(Meeting, scenario.meeting_id))))
     (path,) = [Path(p) for p in _teller_files() if Path(p).name.startswith(json.loads(key_file)["key_id"])]
     path.write_text("AAAA")
-    account, password = make_staff("chair", username="chair-damaged-key")
-    client = app.test_client()
-    assert client.post("/login", data={"username": account.username, "password": password}).status_code == 302
+    client = staff_client(app, make_staff, "chair", "chair-damaged-key")
     assert client.get(f"/chair/votes/{vote_id}").status_code == 200
     page = client.get(f"/chair/votes/{vote_id}").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    closed = client.post(f"/chair/votes/{vote_id}/close", data={"csrf_token": token.group(1) if token else ""},
-                         follow_redirects=True)
+    closed = client.post(f"/chair/votes/{vote_id}/close", data={"csrf_token": csrf_from(page)}, follow_redirects=True)
     assert closed.status_code == 200
     assert "key file is needed to open the sealed ballots" in closed.get_data(as_text=True)
     vote = scenario.vote(vote_id)
